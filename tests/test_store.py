@@ -1,0 +1,198 @@
+"""The index folder: manifest contents, loading checks, and atomic replacement (also under kill -9)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import faiss
+import pytest
+
+import qa
+from qa.build import build_index, index_status
+from qa.errors import QAError
+from qa.search import Index
+from qa.store import index_lock, read_index
+
+from fakes import FakeEmbedder
+
+
+def _build(corpus, index_dir, embedder=None):
+    return build_index(corpus, index_dir, embedder=embedder or FakeEmbedder())
+
+
+def test_manifest_records_what_the_index_is(tiny_corpus, tmp_path):
+    index_dir = tmp_path / "idx"
+    report = _build(tiny_corpus, index_dir)
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    assert manifest["format_version"] == 1
+    assert manifest["model"] == "fake-bow" and manifest["dimension"] == 256
+    assert manifest["passages"] == report.passages == 5
+    assert set(manifest["files"]) == {"alpha.txt", "sub/beta.md"}
+    assert all(len(h) == 64 for h in manifest["files"].values())
+    assert manifest["faiss_version"] == faiss.__version__ and manifest["qa_version"] == qa.__version__
+    assert manifest["created"].endswith("+00:00")
+    _, passages, store = read_index(index_dir)
+    assert len(passages) == len(store) == 5
+    assert not list(index_dir.glob("*.pkl")) and not list(index_dir.rglob("*.pickle"))
+
+
+def test_missing_index_is_a_clear_error(tmp_path):
+    with pytest.raises(QAError, match="no index in .*qa index"):
+        Index.load(tmp_path / "nothing")
+
+
+def test_model_mismatch_says_to_reindex(tiny_corpus, tmp_path):
+    _build(tiny_corpus, tmp_path / "idx")
+    with pytest.raises(QAError, match="built with model 'fake-bow'.*re-index"):
+        Index.load(tmp_path / "idx", embedder=FakeEmbedder(model_id="other-model"))
+    with pytest.raises(QAError, match="built with model 'fake-bow'.*re-index"):
+        Index.load(tmp_path / "idx", model="sentence-transformers/all-MiniLM-L6-v2")
+
+
+def test_dimension_mismatch_says_to_reindex(tiny_corpus, tmp_path):
+    _build(tiny_corpus, tmp_path / "idx")
+    index = Index.load(tmp_path / "idx", embedder=FakeEmbedder(dimension=128))
+    with pytest.raises(QAError, match="128-d vectors but the index holds 256-d.*re-index"):
+        index.retrieve("rain")
+    manifest_path = tmp_path / "idx" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["dimension"] = 999
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(QAError, match="999.*rebuild"):
+        read_index(tmp_path / "idx")
+
+
+@pytest.mark.parametrize("damage", ["format", "count", "json"])
+def test_damaged_manifest_is_a_clear_error(tiny_corpus, tmp_path, damage):
+    _build(tiny_corpus, tmp_path / "idx")
+    path = tmp_path / "idx" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    if damage == "format":
+        manifest["format_version"] = 99
+    elif damage == "count":
+        manifest["passages"] = 4
+    path.write_text("{not json" if damage == "json" else json.dumps(manifest))
+    with pytest.raises(QAError, match="rebuild"):
+        read_index(tmp_path / "idx")
+
+
+def test_rebuild_replaces_old_data_and_cleans_up(tiny_corpus, tmp_path):
+    index_dir = tmp_path / "idx"
+    _build(tiny_corpus, index_dir)
+    (tiny_corpus / "gamma.txt").write_text("Gamma\n\nThe gamma ray telescope watches distant galaxies at night.\n")
+    _build(tiny_corpus, index_dir)
+    assert len(list(index_dir.glob("data-*"))) == 1
+    assert not list(index_dir.glob(".tmp-*"))
+    assert "gamma.txt" in read_index(index_dir)[0]["files"]
+
+
+def test_failed_build_leaves_the_old_index(tiny_corpus, tmp_path):
+    index_dir = tmp_path / "idx"
+    _build(tiny_corpus, index_dir)
+    before = (index_dir / "manifest.json").read_text()
+
+    class Exploding(FakeEmbedder):
+        def encode(self, texts, *, progress=False):
+            raise RuntimeError("out of memory, say")
+
+    (tiny_corpus / "gamma.txt").write_text("Gamma\n\nA new file that will never make it into the index.\n")
+    with pytest.raises(RuntimeError):
+        _build(tiny_corpus, index_dir, Exploding())
+    assert (index_dir / "manifest.json").read_text() == before
+    hits = Index.load(index_dir, embedder=FakeEmbedder()).retrieve("rainfall valley", k=1)
+    assert hits[0].source == "alpha.txt"
+
+
+_CHILD = """
+import os, sys, time
+from pathlib import Path
+from qa.build import build_index
+from fakes import FakeEmbedder
+corpus, index_dir, flag, phase = sys.argv[1:5]
+if phase == "embed":
+    embedder = FakeEmbedder(stall_flag=flag)
+else:  # stall just before the new manifest is swapped in, with the new data folder already in place
+    embedder = FakeEmbedder()
+    real_replace = os.replace
+    def stalling_replace(src, dst):
+        if str(dst).endswith("manifest.json"):
+            Path(flag).touch()
+            time.sleep(120)
+        return real_replace(src, dst)
+    os.replace = stalling_replace
+build_index(corpus, index_dir, embedder=embedder)
+"""
+
+
+@pytest.mark.parametrize("phase", ["embed", "commit"])
+def test_killed_build_leaves_the_old_index_loadable(tiny_corpus, tmp_path, phase):
+    index_dir = tmp_path / "idx"
+    _build(tiny_corpus, index_dir)
+    (tiny_corpus / "alpha.txt").write_text("Replaced\n\nThis text replaced the rainfall article entirely.\n")
+    flag = tmp_path / "stalled"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), *sys.path])}
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, str(tiny_corpus), str(index_dir), str(flag), phase], env=env
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not flag.exists():
+            assert child.poll() is None, "the build ended before it stalled"
+            assert time.monotonic() < deadline, "the build never reached the point to kill it at"
+            time.sleep(0.05)
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+    finally:
+        child.kill()
+    hits = Index.load(index_dir, embedder=FakeEmbedder()).retrieve("rainfall northern valley", k=1)
+    assert hits[0].source == "alpha.txt" and "rainfall" in hits[0].text  # the old index, intact
+    assert index_status(tiny_corpus, index_dir, model="fake-bow").startswith("stale")
+    # The next build cleans up after the killed one and succeeds.
+    _build(tiny_corpus, index_dir)
+    assert [p.name for p in index_dir.iterdir() if p.is_dir()] == [read_index(index_dir)[0]["data"]]
+    hits = Index.load(index_dir, embedder=FakeEmbedder()).retrieve("replaced rainfall article", k=1)
+    assert "replaced" in hits[0].text
+
+
+def test_two_builds_cannot_write_one_index(tiny_corpus, tmp_path):
+    index_dir = tmp_path / "idx"
+    with index_lock(index_dir):
+        with pytest.raises(QAError, match="another 'qa index' is writing"):
+            _build(tiny_corpus, index_dir)
+
+
+def test_index_status(tiny_corpus, tmp_path):
+    index_dir = tmp_path / "idx"
+    assert index_status(tiny_corpus, index_dir, model="fake-bow") == "missing"
+    _build(tiny_corpus, index_dir)
+    assert index_status(tiny_corpus, index_dir, model="fake-bow") == "fresh"
+    assert "model" in index_status(tiny_corpus, index_dir, model="another-model")
+    (tiny_corpus / "sub" / "beta.md").write_text("# Beta\n\nChanged.\n")
+    assert index_status(tiny_corpus, index_dir, model="fake-bow") == "stale: sub/beta.md changed"
+    _build(tiny_corpus, index_dir)
+    (tiny_corpus / "alpha.txt").unlink()
+    assert index_status(tiny_corpus, index_dir, model="fake-bow") == "stale: alpha.txt changed"
+
+
+def test_skipped_files_are_reported_and_do_not_make_the_index_stale(tiny_corpus, tmp_path):
+    (tiny_corpus / "empty.txt").write_bytes(b"")
+    (tiny_corpus / "binary.txt").write_bytes(bytes(range(256)) * 8)
+    report = _build(tiny_corpus, tmp_path / "idx")
+    assert {s.source: s.reason.split(" ")[0] for s in report.skipped} == {"binary.txt": "not", "empty.txt": "empty"}
+    assert "skipped 2" in report.summary() and "binary.txt: not text" in report.summary()
+    assert index_status(tiny_corpus, tmp_path / "idx", model="fake-bow") == "fresh"
+
+
+def test_empty_corpus_is_a_clear_error_and_writes_nothing(tmp_path):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "empty.md").write_text("\n\n")
+    with pytest.raises(QAError, match=r"nothing to index .*empty\.md: empty file"):
+        _build(corpus, tmp_path / "idx")
+    assert not (tmp_path / "idx" / "manifest.json").exists()
