@@ -7,16 +7,19 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import faiss
+
 from . import __version__
+from .answer import calibrate
 from .config import write_index_dir
 from .embed import Embedder, model_id
 from .errors import QAError
 from .read import DEFAULT_MAX_BYTES, Document, Skip, list_files, read_corpus
 from .split import split_document
-from .store import index_lock, read_manifest, write_index
-from .vectors import FaissStore
+from .search import Index
+from .store import index_lock, read_manifest
 
-__all__ = ["BuildReport", "build_index", "index_status"]
+__all__ = ["BuildReport", "build_index", "index_corpus", "index_status"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,35 @@ class BuildReport:
         return line
 
 
+def index_corpus(corpus_dir: str | Path, *, embedder: Embedder | None = None, progress: bool = False) -> Index:
+    """Read, split and embed every .txt/.md file under ``corpus_dir`` into an in-memory index. Its
+    manifest records the files, the skipped files and why, and the abstention calibration."""
+    corpus_dir = Path(corpus_dir)
+    embedder = embedder or Embedder()
+    docs: list[Document] = []
+    skipped: list[Skip] = []
+    for item in read_corpus(corpus_dir):
+        (skipped if isinstance(item, Skip) else docs).append(item)
+    if not docs:
+        why = f" ({len(skipped)} skipped: {skipped[0].source}: {skipped[0].reason}…)" if skipped else ""
+        raise QAError(f"nothing to index in {corpus_dir}: no readable .txt or .md files{why}")
+    passages = [
+        p
+        for doc in docs
+        for p in split_document(doc, max_tokens=embedder.max_tokens, count_tokens=embedder.count_tokens)
+    ]
+    index = Index.build(passages, embedder, progress=progress)
+    index.manifest = {
+        "qa_version": __version__,
+        "faiss_version": faiss.__version__,
+        "corpus": str(corpus_dir.resolve()),
+        "files": {d.source: d.sha256 for d in docs},
+        "skipped": {s.source: {"reason": s.reason, "sha256": s.sha256} for s in skipped},
+        "abstain": calibrate(index),
+    }
+    return index
+
+
 def build_index(
     corpus_dir: str | Path,
     index_dir: str | Path | None = None,
@@ -47,41 +79,16 @@ def build_index(
     embedder: Embedder | None = None,
     progress: bool = False,
 ) -> BuildReport:
-    """Index every .txt/.md file under ``corpus_dir`` into ``index_dir``, replacing what was there
-    only once the new index is complete."""
+    """Index ``corpus_dir`` into ``index_dir``, replacing what was there only once the new index is
+    complete."""
     began = time.perf_counter()
     corpus_dir, index_dir = Path(corpus_dir), write_index_dir(index_dir)
-    embedder = embedder or Embedder()
     with index_lock(index_dir):
-        docs: list[Document] = []
-        skipped: list[Skip] = []
-        for item in read_corpus(corpus_dir):
-            (skipped if isinstance(item, Skip) else docs).append(item)
-        if not docs:
-            why = f" ({len(skipped)} skipped: {skipped[0].source}: {skipped[0].reason}…)" if skipped else ""
-            raise QAError(f"nothing to index in {corpus_dir}: no readable .txt or .md files{why}")
-        passages = [
-            p
-            for doc in docs
-            for p in split_document(doc, max_tokens=embedder.max_tokens, count_tokens=embedder.count_tokens)
-        ]
-        vectors = embedder.encode([p.text for p in passages], progress=progress)
-        store = FaissStore(embedder.dimension)
-        store.add(vectors)
-        write_index(
-            index_dir,
-            passages,
-            store,
-            {
-                "model": embedder.model_id,
-                "qa_version": __version__,
-                "corpus": str(corpus_dir.resolve()),
-                "files": {d.source: d.sha256 for d in docs},
-                "skipped": {s.source: {"reason": s.reason, "sha256": s.sha256} for s in skipped},
-            },
-        )
+        index = index_corpus(corpus_dir, embedder=embedder, progress=progress)
+        manifest = index.save(index_dir, index.manifest)
+    skipped = tuple(Skip(k, v["reason"], v["sha256"]) for k, v in manifest["skipped"].items())
     return BuildReport(
-        corpus_dir, index_dir, len(docs), len(passages), tuple(skipped), time.perf_counter() - began
+        corpus_dir, index_dir, len(manifest["files"]), len(index), skipped, time.perf_counter() - began
     )
 
 

@@ -1,4 +1,6 @@
-"""The web chat (gradio): a question in, the best passages out, each with its numbered citation.
+"""The web chat (gradio): a question in; the answering sentence with its citation out, then the
+supporting passages -- or a plain "the documents do not contain the answer". Follow-up questions use
+the conversation; every reply says what was searched.
 
 Corpus text is untrusted. Every piece of it (text, title, file name) goes through :func:`escape`, so
 HTML, scripts, markdown images and links inside a document are shown as the characters they are.
@@ -12,6 +14,7 @@ from pathlib import Path
 
 from .config import find_index_dir
 from .errors import QAError
+from .answer import Answer, answer
 from .search import Hit, cached_index
 
 __all__ = ["build_app", "escape", "format_reply", "serve"]
@@ -22,9 +25,10 @@ __all__ = ["build_app", "escape", "format_reply", "serve"]
 _MARKUP = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:/$=\"'^])")
 
 SEED_EXAMPLES = [
+    "Who is Ardavan Hatami?",
     "How long was the Iranian writer's father in prison?",
-    "Who is in charge of the Foreign Ministry's Persian social media accounts?",
-    "Which sites did the delegation of Iranian dissidents visit in Israel?",
+    "Which sites did the Iranian delegation visit in Israel?",
+    "Who won the 2018 FIFA World Cup?",
 ]
 
 
@@ -34,17 +38,64 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def format_reply(hits: list[Hit]) -> str:
-    if not hits:
-        return "The index is empty: there is nothing to search."
-    parts = []
-    for n, hit in enumerate(hits, 1):
-        quoted = "\n".join("> " + line if line.strip() else ">" for line in escape(hit.text).split("\n"))
-        parts.append(
-            f"**[{n}] {escape(hit.title)}** — {escape(hit.source)} ¶{hit.paragraph}, line {hit.line} "
-            f"· score {hit.score:.2f}\n\n{quoted}"
+def _quote(hit: Hit, bold: bool = True) -> str:
+    """The passage as a markdown quote, its highlight in bold (unless it is the whole passage); every
+    character of it escaped."""
+    text, marked = hit.text, hit.highlight
+    if not bold or marked is None or marked.text == text:
+        parts = [escape(text)]
+    else:
+        lo, hi = marked.start - hit.start, marked.end - hit.start
+        bold = "\n".join(f"<strong>{escape(line)}</strong>" if line.strip() else line for line in text[lo:hi].split("\n"))
+        parts = [escape(text[:lo]), bold, escape(text[hi:])]
+    return "\n".join("> " + line if line.strip() else ">" for line in "".join(parts).split("\n"))
+
+
+def _cite(n: int, hit: Hit) -> str:
+    return f"[{n}] {escape(hit.title)} — {escape(hit.source)} ¶{hit.paragraph}, line {hit.line}"
+
+
+def format_reply(result: Answer) -> str:
+    """The chat's reply: the answering sentence with its citation, then the supporting passages; or a
+    plain statement that the documents do not contain the answer, then the closest passages as weak."""
+    searched = f"<small>searched for: {escape(result.query)}</small>"
+    if not result.hits:
+        return f"The index is empty: there is nothing to search.\n\n{searched}"
+    if result.answered:
+        top = result.hits[0]
+        sentence = top.highlight.text if top.highlight else top.text
+        head = f"**Answer:** {escape(sentence)}\n\n— {_cite(1, top)}\n\n{searched}\n\n**Supporting passages**"
+        label = ""
+    else:
+        head = (
+            "**The documents do not contain the answer to this question.** The closest passages are below; "
+            f"they are weak matches and probably do not answer it.\n\n{searched}"
         )
+        label = " · weak match"
+    parts = [head]
+    for n, hit in enumerate(result.hits, 1):
+        # No score: fused scores rank passages against each other, they are not a measure of truth.
+        parts.append(f"**{_cite(n, hit)}**{label}\n\n{_quote(hit, bold=result.answered)}")
     return "\n\n".join(parts)
+
+
+def _user_turns(history: list) -> list[str]:
+    """The user's earlier questions from gradio's message history. Gradio 6 hands content over as a
+    list of parts (``{"type": "text", "text": ...}``); a plain string is accepted too."""
+    turns = []
+    for message in history or []:
+        if not isinstance(message, dict) or message.get("role") != "user":
+            continue
+        content = message.get("content")
+        parts = content if isinstance(content, list) else [content]
+        text = " ".join(
+            part if isinstance(part, str) else str(part.get("text", ""))
+            for part in parts
+            if isinstance(part, str) or (isinstance(part, dict) and part.get("type", "text") == "text")
+        )
+        if text.strip():
+            turns.append(text.strip())
+    return turns
 
 
 def _examples(manifest: dict) -> list[str]:
@@ -64,14 +115,14 @@ def build_app(index_dir: str | os.PathLike | None = None, *, k: int = 5):
     index = cached_index(index_dir)  # fail now, not at the first question, if there is no index
     index.embedder.model  # load the model before the first visitor waits for it
 
-    def answer(message: str, history: list) -> str:
+    def reply(message: str, history: list) -> str:
         if not message or not message.strip():
             return "Please type a question."
         try:
-            hits = cached_index(index_dir).retrieve(message, k)
+            result = answer(cached_index(index_dir), message, history=_user_turns(history), k=k)
         except QAError as e:
             return f"Sorry, the index cannot be searched right now: {escape(str(e))}"
-        return format_reply(hits)
+        return format_reply(result)
 
     chatbot = gr.Chatbot(
         label="qa",
@@ -83,7 +134,7 @@ def build_app(index_dir: str | os.PathLike | None = None, *, k: int = 5):
         placeholder="Ask a question about your documents. Every answer cites file, paragraph and line.",
     )
     return gr.ChatInterface(
-        answer,
+        reply,
         chatbot=chatbot,
         textbox=gr.Textbox(placeholder="Ask a question…", submit_btn=True, autofocus=True),
         examples=_examples(index.manifest) or None,

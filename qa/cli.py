@@ -54,22 +54,97 @@ def index_cmd(
 def ask_cmd(
     question: Annotated[str, typer.Argument(help="Your question.")],
     k: Annotated[int, typer.Option("-k", "--k", help="How many passages.")] = 5,
+    history: Annotated[
+        Optional[list[str]],
+        typer.Option("--history", help="An earlier question of the conversation (repeat, oldest first)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     index_dir: IndexDir = None,
 ) -> None:
-    """Print the passages that best answer QUESTION, with citations."""
-    from .search import retrieve
+    """Print the passages that best answer QUESTION, with citations and the answering sentence."""
+    from .answer import ask
 
     try:
-        hits = retrieve(question, k, index_dir=index_dir)
+        result = ask(question, history=history, k=k, index_dir=index_dir)
     except (QAError, ValueError) as e:
         raise _fail(str(e), 1 if isinstance(e, QAError) else 2) from None
     if as_json:
-        typer.echo(json.dumps({"query": question, "hits": [h.to_dict() for h in hits]}, ensure_ascii=False))
+        payload = {"query": result.query, "answered": result.answered, "hits": [h.to_dict() for h in result.hits]}
+        typer.echo(json.dumps(payload, ensure_ascii=False))
         return
-    for n, hit in enumerate(hits, 1):
+    if result.query != question.strip():
+        typer.echo(f"searched for: {result.query}\n")
+    if result.answered and result.hits:
+        top = result.hits[0]
+        typer.echo(f"Answer: {top.highlight.text if top.highlight else top.text}\n        [1] {top.citation()}\n")
+    else:
+        typer.echo("The documents do not seem to contain the answer. The closest passages (weak matches):\n")
+    for n, hit in enumerate(result.hits, 1):
         typer.echo(f"[{n}] {hit.citation()}  (score {hit.score:.3f})")
         typer.echo("    " + hit.text.replace("\n", "\n    ") + "\n")
+
+
+@app.command("eval")
+def eval_cmd(
+    dataset_dir: Annotated[Path, typer.Argument(help="BEIR layout: corpus.jsonl, queries.jsonl, qrels/test.tsv.")],
+    mode: Annotated[str, typer.Option(help="hybrid, dense, bm25 or all.")] = "all",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    model: Annotated[Optional[str], typer.Option("--model", help="Embedding model name or path.")] = None,
+) -> None:
+    """Retrieval quality on a BEIR dataset: nDCG@10, Recall@100, MRR@10."""
+    from .embed import Embedder
+    from .evaluate import evaluate_retrieval
+    from .search import MODES
+
+    modes = MODES if mode == "all" else (mode,)
+    try:
+        results = evaluate_retrieval(dataset_dir, modes, embedder=Embedder(model), progress=sys.stderr.isatty())
+    except (QAError, ValueError) as e:
+        raise _fail(str(e), 1 if isinstance(e, QAError) else 2) from None
+    if as_json:
+        typer.echo(json.dumps(results))
+        return
+    typer.echo(f"{'mode':8} {'nDCG@10':>8} {'R@100':>8} {'MRR@10':>8} {'queries':>8}")
+    for name, r in results.items():
+        typer.echo(f"{name:8} {r['ndcg@10']:8.4f} {r['recall@100']:8.4f} {r['mrr@10']:8.4f} {r['queries']:8d}")
+
+
+@app.command("eval-qa")
+def eval_qa_cmd(
+    qa_file: Annotated[Path, typer.Argument(help="JSON lines: {q, answer, source}, {turns, answer, source}, {q}.")],
+    corpus: Annotated[Path, typer.Option("--corpus", help="Corpus folder to index (in memory).")] = Path("corpus"),
+    index_dir: Annotated[
+        Optional[Path], typer.Option("--index-dir", help="Use this built index instead of indexing --corpus.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """End-to-end answers: answer@1/@3, source@1, followup@3, abstention."""
+    from .evaluate import evaluate_qa, load_qa_cases
+    from .search import Index
+
+    try:
+        cases = load_qa_cases(qa_file)
+        if index_dir is not None:
+            index = Index.load(index_dir)
+        else:
+            from .build import index_corpus
+
+            index = index_corpus(corpus)
+        report, rows = evaluate_qa(cases, index)
+    except (QAError, ValueError) as e:
+        raise _fail(str(e), 1 if isinstance(e, QAError) else 2) from None
+    if as_json:
+        typer.echo(json.dumps({"report": report, "cases": rows}, ensure_ascii=False))
+        return
+    for row in rows:
+        ok = row["answer@1"] if row["kind"] != "unanswerable" else not row["answered"]
+        mark = "ok  " if ok else "MISS"
+        typer.echo(f"{mark} {row['kind']:12} {row['question']}  →  {row['top'] if row['answered'] else 'abstained'}")
+    typer.echo("")
+    for name, s in report.items():
+        if isinstance(s, dict):
+            rate = "-" if s["rate"] is None else f"{100 * s['rate']:.1f}%"
+            typer.echo(f"{name:16} {s['count']:3d} / {s['of']:<3d} {rate:>7}")
 
 
 @app.command("serve")

@@ -43,6 +43,14 @@ class Passage:
     start: int  # character offsets into the document text
     end: int
 
+    @property
+    def search_text(self) -> str:
+        """What is searched for this passage: its document's title, then its text (the title is part of
+        what a paragraph is about: "he" in a paragraph is often the person in the title)."""
+        if not self.title or self.text.lstrip("# ").startswith(self.title.rstrip("…")):
+            return self.text
+        return f"{self.title}\n{self.text}"
+
 
 def word_count(text: str) -> int:
     return len(text.split())

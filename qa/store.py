@@ -3,8 +3,7 @@
 Layout::
 
     index/manifest.json          what the index is and which data folder is current
-    index/data-<id>/vectors.faiss
-    index/data-<id>/passages.jsonl
+    index/data-<id>/...          the data files (see qa.search.Index.save)
 
 Writing is atomic. A build writes a new data folder under a temporary name, fsyncs it, renames it into
 place, then replaces ``manifest.json`` in one ``os.replace``. Until that last step readers see the old
@@ -21,22 +20,29 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-
-import faiss
+from typing import TypeVar
 
 from .errors import QAError
 from .split import Passage
-from .vectors import FaissStore
 
-__all__ = ["FORMAT_VERSION", "MANIFEST", "index_lock", "read_index", "read_manifest", "write_index"]
+T = TypeVar("T")
 
-FORMAT_VERSION = 1
+__all__ = [
+    "FORMAT_VERSION",
+    "MANIFEST",
+    "index_lock",
+    "open_index",
+    "read_manifest",
+    "read_passages",
+    "write_index",
+    "write_passages",
+]
+
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
-_VECTORS = "vectors.faiss"
-_PASSAGES = "passages.jsonl"
 
 
 @contextlib.contextmanager
@@ -54,30 +60,22 @@ def index_lock(index_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def write_index(index_dir: Path, passages: list[Passage], store: FaissStore, manifest: dict) -> dict:
+def write_index(index_dir: Path, manifest: dict, write_data: Callable[[Path], None]) -> dict:
     """Atomically replace the index in ``index_dir`` (call it holding :func:`index_lock`).
-    Returns the manifest as written."""
-    if len(passages) != len(store):
-        raise ValueError(f"{len(passages)} passages but {len(store)} vectors")
+    ``write_data(folder)`` writes the data files into an empty folder. Returns the manifest written."""
     data = f"data-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     tmp = index_dir / f".tmp-{data}"
     tmp.mkdir(parents=True)
     try:
-        store.save(tmp / _VECTORS)
-        with open(tmp / _PASSAGES, "w", encoding="utf-8") as out:
-            for p in passages:
-                out.write(json.dumps(dataclasses.asdict(p), ensure_ascii=False) + "\n")
-        for name in (_VECTORS, _PASSAGES):
-            _fsync(tmp / name)
+        write_data(tmp)
+        for path in sorted(tmp.rglob("*"), reverse=True):  # files before the folders holding them
+            _fsync(path)
         _fsync(tmp)
         os.rename(tmp, index_dir / data)
         _fsync(index_dir)
         manifest = {
             "format_version": FORMAT_VERSION,
             **manifest,
-            "dimension": store.dimension,
-            "passages": len(passages),
-            "faiss_version": faiss.__version__,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "data": data,
         }
@@ -91,6 +89,17 @@ def write_index(index_dir: Path, passages: list[Passage], store: FaissStore, man
         raise
     _remove_stale(index_dir, keep=data)
     return manifest
+
+
+def write_passages(path: Path, passages: list[Passage]) -> None:
+    with open(path, "w", encoding="utf-8") as out:
+        for p in passages:
+            out.write(json.dumps(dataclasses.asdict(p), ensure_ascii=False) + "\n")
+
+
+def read_passages(path: Path) -> list[Passage]:
+    with open(path, encoding="utf-8") as lines:
+        return [Passage(**json.loads(line)) for line in lines]
 
 
 def read_manifest(index_dir: Path) -> dict:
@@ -110,32 +119,22 @@ def read_manifest(index_dir: Path) -> dict:
     return manifest
 
 
-def read_index(index_dir: Path) -> tuple[dict, list[Passage], FaissStore]:
-    """The manifest, passages and vectors of the current index; a clear QAError if anything is off."""
+def open_index(index_dir: Path, read_data: Callable[[dict, Path], T]) -> tuple[dict, T]:
+    """The manifest and ``read_data(manifest, data_folder)`` of the current index. A build may swap in
+    a new index between reading the manifest and the data: then read once more. Damage of any kind
+    becomes a QAError that says to rebuild."""
     for attempt in range(2):
         manifest = read_manifest(index_dir)
-        data = index_dir / str(manifest.get("data", ""))
         try:
-            store = FaissStore.load(data / _VECTORS)
-            with open(data / _PASSAGES, encoding="utf-8") as lines:
-                passages = [Passage(**json.loads(line)) for line in lines]
-            break
+            return manifest, read_data(manifest, index_dir / str(manifest.get("data", "")))
         except FileNotFoundError:
-            if attempt:  # a build may have swapped the index between our two reads: try once more
+            if attempt:
                 raise QAError(f"index in {index_dir} is incomplete; rebuild it with 'qa index'") from None
-        except (RuntimeError, ValueError, TypeError) as e:
+        except QAError:
+            raise
+        except Exception as e:  # faiss, numpy, json and bm25s each fail in their own way on bad files
             raise QAError(f"index in {index_dir} is damaged ({e}); rebuild it with 'qa index'") from None
-    if not (len(passages) == len(store) == manifest.get("passages")):
-        raise QAError(
-            f"index in {index_dir} is inconsistent ({len(passages)} passages, {len(store)} vectors, "
-            f"manifest says {manifest.get('passages')}); rebuild it with 'qa index'"
-        )
-    if store.dimension != manifest.get("dimension"):
-        raise QAError(
-            f"index in {index_dir} holds {store.dimension}-d vectors but its manifest says "
-            f"{manifest.get('dimension')}; rebuild it with 'qa index'"
-        )
-    return manifest, passages, store
+    raise AssertionError("unreachable")
 
 
 def _remove_stale(index_dir: Path, keep: str) -> None:

@@ -25,6 +25,10 @@ class VectorStore(Protocol):
         """(scores, ids), each of shape (len(queries), k'), best first; ids index the added rows."""
         ...
 
+    def vectors(self, ids: np.ndarray) -> np.ndarray:
+        """The stored vectors of rows ``ids``, shape (len(ids), dimension)."""
+        ...
+
     def save(self, path: Path) -> None: ...
 
 
@@ -55,6 +59,12 @@ class FaissStore:
             empty = np.zeros((len(queries), 0))
             return empty.astype(np.float32), empty.astype(np.int64)
         return self._index.search(queries, k)
+
+    def vectors(self, ids: np.ndarray) -> np.ndarray:
+        ids = np.asarray(ids, dtype=np.int64)
+        if ids.size == 0:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self._index.reconstruct_batch(ids)
 
     def save(self, path: Path) -> None:
         faiss.write_index(self._index, str(path))

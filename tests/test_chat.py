@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from qa.build import build_index
-from qa.chat import escape, format_reply
-from qa.search import Hit
+from qa.answer import Answer
+from qa.chat import _user_turns, escape, format_reply
+from qa.search import Highlight, Hit
 
 from conftest import free_port
 
@@ -27,9 +28,13 @@ Bare URL http://127.0.0.1:9/auto and www.example.com plus $$x^2$$ math and <b>bo
 """
 
 
-def _hit(text: str, **kw) -> Hit:
-    fields = dict(source="a.txt", title="T", paragraph=2, line=3, start=0, end=len(text), score=0.5)
-    return Hit(text=text, **{**fields, **kw})
+def _hit(text: str, highlight: tuple[int, int] | None = None, **kw) -> Hit:
+    fields = dict(source="a.txt", title="T", paragraph=2, line=3, start=100, end=100 + len(text), score=0.5)
+    fields.update(kw)
+    mark = None
+    if highlight:
+        mark = Highlight(text[highlight[0] : highlight[1]], fields["start"] + highlight[0], fields["start"] + highlight[1])
+    return Hit(text=text, highlight=mark, **fields)
 
 
 @pytest.mark.parametrize(
@@ -43,11 +48,32 @@ def test_escape_leaves_no_markup(raw):
     assert re.sub(r"\\(.)", r"\1", escaped).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&") == raw
 
 
-def test_reply_numbers_citations_and_quotes_text():
-    reply = format_reply([_hit("First line.\nSecond line."), _hit("Other.", source="dir/b_c.md", paragraph=7, line=12)])
-    assert reply.startswith("**[1] T** — a\\.txt ¶2, line 3")
-    assert "> First line\\.\n> Second line\\." in reply
-    assert "**[2] T** — dir\\/b\\_c\\.md ¶7, line 12" in reply
+def test_answered_reply_leads_with_the_highlight_and_cites_it():
+    first = _hit("Intro sentence here. The answer is 42.\nMore text.", highlight=(21, 38))
+    second = _hit("Other.", source="dir/b_c.md", paragraph=7, line=12)
+    reply = format_reply(Answer("q?", "topic: q?", True, [first, second], 0.2))
+    assert reply.startswith("**Answer:** The answer is 42\\.\n\n— [1] T — a\\.txt ¶2, line 3")
+    assert "searched for: topic\\: q?" in reply
+    assert "> Intro sentence here\\. <strong>The answer is 42\\.</strong>\n> More text\\." in reply
+    assert "**[2] T — dir\\/b\\_c\\.md ¶7, line 12**" in reply
+    assert "weak match" not in reply
+
+
+def test_unanswered_reply_says_so_and_marks_passages_weak():
+    reply = format_reply(Answer("Who won?", "Who won?", False, [_hit("Nothing relevant.")], -0.1))
+    assert reply.startswith("**The documents do not contain the answer to this question.**")
+    assert "· weak match" in reply and "Answer:" not in reply
+
+
+def test_user_turns_come_from_the_message_history():
+    history = [
+        {"role": "user", "content": "Who is Ardavan Hatami?"},
+        {"role": "assistant", "content": "**Answer:** ..."},
+        {"role": "user", "content": "  "},
+        {"role": "user", "content": [{"type": "text", "text": "Where is he based?"}]},  # gradio 6's form
+        {"role": "user", "content": [{"type": "file", "file": {"path": "x.png"}}]},
+    ]
+    assert _user_turns(history) == ["Who is Ardavan Hatami?", "Where is he based?"]
 
 
 @contextlib.contextmanager
@@ -88,42 +114,73 @@ def test_chat_answers_through_gradio_client(corpus_index):
     with serving(corpus_index) as url:
         client = Client(url, verbose=False)
         reply = client.predict("How many followers does the Persian Instagram account have?", api_name="/chat")
-        assert reply.startswith("**[1] Israel\\: Thousands of Iranians Seeking Medical Help from Jewish State** — ")
-        assert "000\\_ec1e6d9161bd9899\\.txt ¶15, line 30" in reply.split("\n")[0]
-        assert "half a million followers" in reply
-        assert reply.count("**[") == 5
+        assert reply.startswith("**Answer:** Its Persian Instagram account has half a million followers\\.")
+        assert "000\\_ec1e6d9161bd9899\\.txt ¶15, line 30" in reply.split("\n")[2]
+        assert reply.count("**[") == 5 and "<strong>" in reply
+        unanswerable = client.predict("Who won the 2018 FIFA World Cup?", api_name="/chat")
+        assert unanswerable.startswith("**The documents do not contain the answer to this question.**")
         assert client.predict("   ", api_name="/chat") == "Please type a question."
 
 
-@pytest.mark.slow
-def test_hostile_corpus_text_renders_inert_in_a_real_browser(tmp_path, real_embedder):
+@pytest.fixture
+def browser():
+    """Debian's Chromium driven by Playwright (never a downloaded browser build)."""
     playwright = pytest.importorskip("playwright.sync_api")
     if not Path("/usr/bin/chromium").exists():
         pytest.skip("Debian chromium is not installed (apt-get install chromium)")
-    corpus = tmp_path / "evil"
-    corpus.mkdir()
-    (corpus / "evil.md").write_text(HOSTILE)
-    build_index(corpus, tmp_path / "idx", embedder=real_embedder)
-    with serving(tmp_path / "idx") as url, playwright.sync_playwright() as p:
+    with playwright.sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path="/usr/bin/chromium",
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
         )
+        yield browser
+        browser.close()
+
+
+def _ask(page, question: str, expect: str) -> None:
+    page.locator("textarea").first.fill(question)  # the placeholder goes once the chat has begun
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"text={expect}", timeout=60_000)
+    page.wait_for_timeout(500)
+
+
+def _screenshot(page, name: str, tmp_path: Path) -> None:
+    shots = Path(os.environ.get("QA_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / name), full_page=True)
+
+
+@pytest.mark.slow
+def test_followup_and_abstention_in_a_real_browser(corpus_index, browser, tmp_path):
+    with serving(corpus_index) as url:
+        page = browser.new_page(viewport={"width": 1200, "height": 1000})
+        page.goto(url)
+        _ask(page, "Who is Ardavan Hatami?", "Answer:")
+        _ask(page, "Where is he based?", "searched for: Ardavan Hatami: Where is he based?")
+        _screenshot(page, "chat-followup.png", tmp_path)
+        log = page.locator("[role=log]").first.inner_text()
+        assert "based in Germany" in log and "002_14c79f4b99af8c32.txt ¶7, line 7" in log
+        _ask(page, "Who won the 2018 FIFA World Cup?", "do not contain the answer")
+        _screenshot(page, "chat-not-in-documents.png", tmp_path)
+        assert "weak match" in page.locator("[role=log]").first.inner_text()
+
+
+@pytest.mark.slow
+def test_hostile_corpus_text_renders_inert_in_a_real_browser(tmp_path, real_embedder, browser):
+    corpus = tmp_path / "evil"
+    corpus.mkdir()
+    (corpus / "evil.md").write_text(HOSTILE)
+    build_index(corpus, tmp_path / "idx", embedder=real_embedder)
+    with serving(tmp_path / "idx") as url:
         page = browser.new_page()
         requested = []
         page.on("request", lambda r: requested.append(r.url))
         page.goto(url)
-        page.get_by_placeholder("Ask a question").fill("hostile paragraph with script, image and link")
-        page.keyboard.press("Enter")
-        page.wait_for_selector("text=Evil Title", timeout=60_000)
-        page.wait_for_timeout(1000)
-        shots = Path(os.environ.get("QA_SCREENSHOTS", tmp_path))
-        shots.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(shots / "chat-hostile-text.png"), full_page=True)
+        _ask(page, "hostile paragraph with script, image and link", "Evil Title")
+        _screenshot(page, "chat-hostile-text.png", tmp_path)
         chat = page.locator("[role=log]").first
         html, text = chat.inner_html(), chat.inner_text()
         pwned = page.evaluate("window.__pwned")
-        browser.close()
     assert pwned is None
     assert not re.search(r"<(img|script|a|b)\b", html)
     for shown in ["<script>window.__pwned=1</script>", "![tracker](http://127.0.0.1:9/pixel.png)",

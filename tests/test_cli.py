@@ -73,18 +73,33 @@ def test_index_then_ask(tiny_corpus, tmp_path):
 
     result = _run("ask", "Who sells croissants?", "-k", "2", "--index-dir", str(index_dir))
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("[1] Beta Bakery — sub/beta.md ¶2, line 2")
-    assert "[2] " in result.output and "[3] " not in result.output
+    assert result.stdout.startswith(
+        "Answer: The beta bakery sells sourdough bread and croissants near the harbour.\n"
+        "        [1] Beta Bakery — sub/beta.md ¶2, line 2"
+    )
+    assert "\n[2] " in result.stdout and "[3] " not in result.stdout
 
     result = _run("ask", "--json", "When was the first gauge installed by volunteers?", "--index-dir", str(index_dir))
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["query"] == "When was the first gauge installed by volunteers?"
+    assert payload["answered"] is True
     assert len(payload["hits"]) == 5
     top = payload["hits"][0]
-    assert set(top) == {"text", "source", "title", "paragraph", "line", "start", "end", "score"}
+    assert set(top) == {"text", "source", "title", "paragraph", "line", "start", "end", "score", "highlight"}
+    text = (tiny_corpus / "alpha.txt").read_text()
+    assert text[top["highlight"]["start"] : top["highlight"]["end"]] == top["highlight"]["text"]
+    assert "1952" in top["highlight"]["text"]
     assert (top["source"], top["paragraph"], top["line"]) == ("alpha.txt", 3, 5)
-    assert (tiny_corpus / "alpha.txt").read_text()[top["start"] : top["end"]] == top["text"]
+    assert text[top["start"] : top["end"]] == top["text"]
+
+    result = _run("ask", "--json", "Who won the 2018 FIFA World Cup?", "--index-dir", str(index_dir))
+    assert json.loads(result.stdout)["answered"] is False
+    result = _run("ask", "Who won the 2018 FIFA World Cup?", "--index-dir", str(index_dir))
+    assert result.stdout.startswith("The documents do not seem to contain the answer.")
+
+    result = _run("ask", "What does it sell?", "--history", "Tell me about the beta bakery.", "--index-dir", str(index_dir))
+    assert result.stdout.startswith("searched for: beta bakery: What does it sell?")
 
 
 @pytest.mark.slow

@@ -30,7 +30,9 @@ def test_hits_are_frozen_dataclasses_best_first(fake_index):
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     with pytest.raises(dataclasses.FrozenInstanceError):
         hits[0].score = 1.0
-    assert set(hits[0].to_dict()) == {"text", "source", "title", "paragraph", "line", "start", "end", "score"}
+    assert set(hits[0].to_dict()) == {"text", "source", "title", "paragraph", "line", "start", "end", "score", "highlight"}
+    for hit in hits:  # the highlight is an exact substring of the passage, with offsets into the file
+        assert hit.highlight.text in hit.text and hit.start <= hit.highlight.start < hit.highlight.end <= hit.end
 
 
 def test_k_larger_than_the_index_returns_everything(fake_index):

@@ -17,7 +17,7 @@ import qa
 from qa.build import build_index, index_status
 from qa.errors import QAError
 from qa.search import Index
-from qa.store import index_lock, read_index
+from qa.store import FORMAT_VERSION, index_lock, read_manifest
 
 from fakes import FakeEmbedder
 
@@ -26,20 +26,27 @@ def _build(corpus, index_dir, embedder=None):
     return build_index(corpus, index_dir, embedder=embedder or FakeEmbedder())
 
 
+def _load(index_dir):
+    return Index.load(index_dir, embedder=FakeEmbedder())
+
+
 def test_manifest_records_what_the_index_is(tiny_corpus, tmp_path):
     index_dir = tmp_path / "idx"
     report = _build(tiny_corpus, index_dir)
     manifest = json.loads((index_dir / "manifest.json").read_text())
-    assert manifest["format_version"] == 1
+    assert manifest["format_version"] == FORMAT_VERSION
     assert manifest["model"] == "fake-bow" and manifest["dimension"] == 256
     assert manifest["passages"] == report.passages == 5
     assert set(manifest["files"]) == {"alpha.txt", "sub/beta.md"}
     assert all(len(h) == 64 for h in manifest["files"].values())
     assert manifest["faiss_version"] == faiss.__version__ and manifest["qa_version"] == qa.__version__
     assert manifest["created"].endswith("+00:00")
-    _, passages, store = read_index(index_dir)
-    assert len(passages) == len(store) == 5
-    assert not list(index_dir.glob("*.pkl")) and not list(index_dir.rglob("*.pickle"))
+    assert 0 < manifest["abstain"]["threshold"] < 1 and manifest["abstain"]["probes"] >= 30
+    index = _load(index_dir)
+    assert len(index.passages) == len(index.store) == len(index.bm25) == 5
+    data = sorted(p.relative_to(index_dir / manifest["data"]).as_posix() for p in (index_dir / manifest["data"]).rglob("*"))
+    assert "vectors.faiss" in data and "passages.jsonl" in data and "bm25/vocab.index.json" in data
+    assert not [name for name in data if name.endswith((".pkl", ".pickle"))]
 
 
 def test_missing_index_is_a_clear_error(tmp_path):
@@ -65,7 +72,7 @@ def test_dimension_mismatch_says_to_reindex(tiny_corpus, tmp_path):
     manifest["dimension"] = 999
     manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(QAError, match="999.*rebuild"):
-        read_index(tmp_path / "idx")
+        _load(tmp_path / "idx")
 
 
 @pytest.mark.parametrize("damage", ["format", "count", "json"])
@@ -79,7 +86,7 @@ def test_damaged_manifest_is_a_clear_error(tiny_corpus, tmp_path, damage):
         manifest["passages"] = 4
     path.write_text("{not json" if damage == "json" else json.dumps(manifest))
     with pytest.raises(QAError, match="rebuild"):
-        read_index(tmp_path / "idx")
+        _load(tmp_path / "idx")
 
 
 def test_rebuild_replaces_old_data_and_cleans_up(tiny_corpus, tmp_path):
@@ -89,7 +96,7 @@ def test_rebuild_replaces_old_data_and_cleans_up(tiny_corpus, tmp_path):
     _build(tiny_corpus, index_dir)
     assert len(list(index_dir.glob("data-*"))) == 1
     assert not list(index_dir.glob(".tmp-*"))
-    assert "gamma.txt" in read_index(index_dir)[0]["files"]
+    assert "gamma.txt" in read_manifest(index_dir)["files"]
 
 
 def test_failed_build_leaves_the_old_index(tiny_corpus, tmp_path):
@@ -105,7 +112,7 @@ def test_failed_build_leaves_the_old_index(tiny_corpus, tmp_path):
     with pytest.raises(RuntimeError):
         _build(tiny_corpus, index_dir, Exploding())
     assert (index_dir / "manifest.json").read_text() == before
-    hits = Index.load(index_dir, embedder=FakeEmbedder()).retrieve("rainfall valley", k=1)
+    hits = _load(index_dir).retrieve("rainfall valley", k=1)
     assert hits[0].source == "alpha.txt"
 
 
@@ -150,13 +157,13 @@ def test_killed_build_leaves_the_old_index_loadable(tiny_corpus, tmp_path, phase
         child.wait(10)
     finally:
         child.kill()
-    hits = Index.load(index_dir, embedder=FakeEmbedder()).retrieve("rainfall northern valley", k=1)
+    hits = _load(index_dir).retrieve("rainfall northern valley", k=1)
     assert hits[0].source == "alpha.txt" and "rainfall" in hits[0].text  # the old index, intact
     assert index_status(tiny_corpus, index_dir, model="fake-bow").startswith("stale")
     # The next build cleans up after the killed one and succeeds.
     _build(tiny_corpus, index_dir)
-    assert [p.name for p in index_dir.iterdir() if p.is_dir()] == [read_index(index_dir)[0]["data"]]
-    hits = Index.load(index_dir, embedder=FakeEmbedder()).retrieve("replaced rainfall article", k=1)
+    assert [p.name for p in index_dir.iterdir() if p.is_dir()] == [read_manifest(index_dir)["data"]]
+    hits = _load(index_dir).retrieve("replaced rainfall article", k=1)
     assert "replaced" in hits[0].text
 
 

@@ -1,0 +1,63 @@
+"""Keyword search: BM25 (bm25s) over stemmed words with English stopwords removed.
+
+Saved as bm25s' own JSON + ``.npy`` files (``allow_pickle=False``): an index is data, not code.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+
+__all__ = ["BM25", "tokenize"]
+
+# Lucene's BM25 with the parameters Anserini uses for passage retrieval: a standard, not a fit to
+# any one of our datasets.
+K1, B = 0.9, 0.4
+_stemmer = Stemmer.Stemmer("english")
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
+def tokenize(texts: list[str]) -> list[list[str]]:
+    """Lower-cased, stemmed words of two or more letters, stopwords removed."""
+    return bm25s.tokenize(
+        texts, stopwords="en", stemmer=_stemmer.stemWords, return_ids=False, show_progress=False
+    )
+
+
+class BM25:
+    def __init__(self, model: bm25s.BM25, size: int):
+        self._model = model
+        self.size = size
+
+    @classmethod
+    def build(cls, texts: list[str]) -> BM25:
+        model = bm25s.BM25(k1=K1, b=B)
+        model.index(tokenize(texts), show_progress=False)
+        return cls(model, len(texts))
+
+    def __len__(self) -> int:
+        return self.size
+
+    def scores(self, query: str) -> np.ndarray:
+        """The BM25 score of every passage for ``query`` (zeros when it has no searchable word)."""
+        return self.weighted_scores(Counter(tokenize([query])[0]))
+
+    def weighted_scores(self, terms: dict[str, float]) -> np.ndarray:
+        """Sum over ``terms`` of weight × BM25 score of that (already tokenized) term."""
+        total = np.zeros(self.size, dtype=np.float32)
+        for term, weight in terms.items():
+            if weight:
+                total += np.float32(weight) * self._model.get_scores([term])
+        return total
+
+    def save(self, folder: Path) -> None:
+        self._model.save(str(folder), show_progress=False)
+
+    @classmethod
+    def load(cls, folder: Path, size: int) -> BM25:
+        return cls(bm25s.BM25.load(str(folder), show_progress=False, allow_pickle=False), size)

@@ -1,0 +1,162 @@
+"""qa's own evaluation: retrieval on BEIR-layout datasets, and end-to-end answers on a QA file.
+
+Retrieval is scored by ranx (nDCG@10 with graded gains, Recall@100 with grade ≥ 1 relevant, MRR@10)
+over the queries that have judgments.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from .answer import Answer, answer, calibrate
+from .embed import Embedder
+from .errors import QAError
+from .search import MODES, Index
+from .split import Passage
+
+__all__ = ["QACase", "evaluate_qa", "evaluate_retrieval", "load_beir", "load_qa_cases"]
+
+METRICS = ("ndcg@10", "recall@100", "mrr@10")
+DEPTH = 100
+
+
+def _jsonl(path: Path) -> list[dict]:
+    if not path.is_file():
+        raise QAError(f"missing file: {path}")
+    records = []
+    with open(path, encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if line.strip():
+                try:
+                    records.append(json.loads(line))
+                except ValueError as e:
+                    raise QAError(f"{path}:{number}: not valid JSON ({e})") from None
+    return records
+
+
+def load_beir(folder: str | Path) -> tuple[list[Passage], dict[str, str], dict[str, dict[str, int]]]:
+    """Passages (one per corpus record, ``source`` = its ``_id``), queries and test qrels."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise QAError(f"dataset folder not found: {folder}")
+    passages = []
+    for r in _jsonl(folder / "corpus.jsonl"):
+        text, title = str(r.get("text") or ""), str(r.get("title") or "")
+        passages.append(Passage(text, str(r["_id"]), title, 1, 1, 0, len(text)))
+    queries = {str(r["_id"]): str(r["text"]) for r in _jsonl(folder / "queries.jsonl")}
+    qrels: dict[str, dict[str, int]] = {}
+    path = folder / "qrels" / "test.tsv"
+    if not path.is_file():
+        raise QAError(f"missing file: {path}")
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        fields = line.split("\t")
+        if not line.strip():
+            continue
+        if len(fields) < 3:
+            raise QAError(f"{path}:{number}: expected query-id, corpus-id, grade; got {line!r}")
+        try:
+            grade = int(float(fields[2]))
+        except ValueError:
+            if number == 1:  # a header line ("query-id corpus-id score")
+                continue
+            raise QAError(f"{path}:{number}: grade is not a number: {fields[2]!r}") from None
+        qrels.setdefault(fields[0], {})[fields[1]] = grade
+    return passages, queries, qrels
+
+
+def evaluate_retrieval(
+    folder: str | Path, modes: tuple[str, ...] = MODES, *, embedder: Embedder | None = None, progress: bool = False
+) -> dict[str, dict]:
+    """``{mode: {"ndcg@10": .., "recall@100": .., "mrr@10": .., "queries": n}}`` on a BEIR dataset."""
+    for mode in modes:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    passages, queries, qrels = load_beir(folder)
+    judged = {q: text for q, text in queries.items() if q in qrels}
+    if not judged:
+        raise QAError(f"no query in {folder} has judgments in qrels/test.tsv")
+    index = Index.build(passages, embedder or Embedder(), progress=progress)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # numba's first-compile chatter
+        from ranx import Qrels, Run, evaluate
+
+        results = {}
+        for mode in modes:
+            run = {
+                qid: {passages[i].source: score for i, score in index.search(text, DEPTH, mode)}
+                for qid, text in judged.items()
+            }
+            run = {qid: docs or {"-": 0.0} for qid, docs in run.items()}  # ranx wants no empty rankings
+            scores = evaluate(Qrels({q: qrels[q] for q in judged}), Run(run), list(METRICS))
+            results[mode] = {m: round(float(scores[m]), 4) for m in METRICS} | {"queries": len(judged)}
+    return results
+
+
+@dataclass(frozen=True)
+class QACase:
+    turns: tuple[str, ...]  # the question is the last; earlier ones are the conversation
+    answer: str | None  # None: not answerable from the corpus
+    source: str | None
+
+    @property
+    def kind(self) -> str:
+        return "unanswerable" if self.answer is None else "followup" if len(self.turns) > 1 else "single"
+
+
+def load_qa_cases(path: str | Path) -> list[QACase]:
+    path = Path(path)
+    cases = []
+    for number, r in enumerate(_jsonl(path), 1):
+        turns = r.get("turns") or ([r["q"]] if r.get("q") else None)
+        if not turns or not all(isinstance(t, str) and t.strip() for t in turns):
+            raise QAError(f"{path}: case {number} needs a non-empty 'q' or 'turns'")
+        if (r.get("answer") is None) != (r.get("source") is None):
+            raise QAError(f"{path}: case {number} needs both 'answer' and 'source', or neither")
+        cases.append(QACase(tuple(turns), r.get("answer"), r.get("source")))
+    if not cases:
+        raise QAError(f"{path}: no cases")
+    return cases
+
+
+def evaluate_qa(cases: list[QACase], index: Index, k: int = 5) -> tuple[dict, list[dict]]:
+    """The report (counts and rates) and one row per case with what happened."""
+    if "abstain" not in index.manifest:
+        index.manifest["abstain"] = calibrate(index)
+    rows = []
+    for case in cases:
+        result: Answer = answer(index, case.turns[-1], history=list(case.turns[:-1]), k=k)
+        texts = [h.text.lower() for h in result.hits]
+        needle = (case.answer or "").lower()
+        rows.append(
+            {
+                "kind": case.kind,
+                "question": case.turns[-1],
+                "query": result.query,
+                "answered": result.answered,
+                "answer@1": bool(case.answer) and needle in texts[0] if texts else False,
+                "answer@3": bool(case.answer) and any(needle in t for t in texts[:3]),
+                "source@1": bool(case.source) and bool(result.hits)
+                and Path(result.hits[0].source).name == Path(case.source).name,
+                "top": result.hits[0].citation() if result.hits else None,
+            }
+        )
+    answerable = [r for r in rows if r["kind"] != "unanswerable"]
+    followups = [r for r in rows if r["kind"] == "followup"]
+    unanswerable = [r for r in rows if r["kind"] == "unanswerable"]
+
+    def stat(hits: int, total: int) -> dict:
+        return {"count": hits, "of": total, "rate": round(hits / total, 4) if total else None}
+
+    report = {
+        "cases": len(rows),
+        "answer@1": stat(sum(r["answer@1"] for r in answerable), len(answerable)),
+        "answer@3": stat(sum(r["answer@3"] for r in answerable), len(answerable)),
+        "source@1": stat(sum(r["source@1"] for r in answerable), len(answerable)),
+        "followup@3": stat(sum(r["answer@3"] for r in followups), len(followups)),
+        "abstain_correct": stat(sum(not r["answered"] for r in unanswerable), len(unanswerable)),
+        "false_abstain": stat(sum(not r["answered"] for r in answerable), len(answerable)),
+    }
+    return report, rows
