@@ -17,7 +17,16 @@ from .errors import QAError
 from .search import MODES, Index
 from .split import Passage
 
-__all__ = ["QACase", "evaluate_qa", "evaluate_retrieval", "load_beir", "load_qa_cases"]
+__all__ = [
+    "QACase",
+    "beir_index",
+    "evaluate_qa",
+    "evaluate_retrieval",
+    "load_beir",
+    "load_qa_cases",
+    "run_queries",
+    "score_run",
+]
 
 METRICS = ("ndcg@10", "recall@100", "mrr@10")
 DEPTH = 100
@@ -67,6 +76,22 @@ def load_beir(folder: str | Path) -> tuple[list[Passage], dict[str, str], dict[s
     return passages, queries, qrels
 
 
+def run_queries(index: Index, queries: dict[str, str], mode: str, depth: int = DEPTH) -> dict[str, dict[str, float]]:
+    """A ranx-style run: ``{query id: {passage source: score}}`` of the top ``depth`` per query."""
+    run = {qid: {index.passages[i].source: score for i, score in index.search(text, depth, mode)} for qid, text in queries.items()}
+    return {qid: docs or {"-": 0.0} for qid, docs in run.items()}  # ranx wants no empty rankings
+
+
+def score_run(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]]) -> dict:
+    """nDCG@10, Recall@100 and MRR@10 of ``run`` by ranx, over the queries of ``run``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # numba's first-compile chatter
+        from ranx import Qrels, Run, evaluate
+
+        scores = evaluate(Qrels({q: qrels[q] for q in run}), Run(run), list(METRICS))
+    return {m: round(float(scores[m]), 4) for m in METRICS} | {"queries": len(run)}
+
+
 def evaluate_retrieval(
     folder: str | Path, modes: tuple[str, ...] = MODES, *, embedder: Embedder | None = None, progress: bool = False
 ) -> dict[str, dict]:
@@ -74,25 +99,19 @@ def evaluate_retrieval(
     for mode in modes:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    index, judged, qrels = beir_index(folder, embedder=embedder, progress=progress)
+    return {mode: score_run(qrels, run_queries(index, judged, mode)) for mode in modes}
+
+
+def beir_index(
+    folder: str | Path, *, embedder: Embedder | None = None, progress: bool = False
+) -> tuple[Index, dict[str, str], dict[str, dict[str, int]]]:
+    """An in-memory index of a BEIR dataset, its judged queries and its qrels."""
     passages, queries, qrels = load_beir(folder)
     judged = {q: text for q, text in queries.items() if q in qrels}
     if not judged:
         raise QAError(f"no query in {folder} has judgments in qrels/test.tsv")
-    index = Index.build(passages, embedder or Embedder(), progress=progress)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # numba's first-compile chatter
-        from ranx import Qrels, Run, evaluate
-
-        results = {}
-        for mode in modes:
-            run = {
-                qid: {passages[i].source: score for i, score in index.search(text, DEPTH, mode)}
-                for qid, text in judged.items()
-            }
-            run = {qid: docs or {"-": 0.0} for qid, docs in run.items()}  # ranx wants no empty rankings
-            scores = evaluate(Qrels({q: qrels[q] for q in judged}), Run(run), list(METRICS))
-            results[mode] = {m: round(float(scores[m]), 4) for m in METRICS} | {"queries": len(judged)}
-    return results
+    return Index.build(passages, embedder or Embedder(), progress=progress), judged, qrels
 
 
 @dataclass(frozen=True)
