@@ -1,10 +1,17 @@
-"""Build an index from a corpus folder: read → split → embed → store, and tell whether one is stale."""
+"""Build or update an index from a corpus folder: read → split → embed → store.
+
+An existing index is synced, not rebuilt: files are compared by sha256 with the manifest, unchanged
+passages keep their ids and vectors, and only new or changed passages are embedded. Nothing changed →
+nothing is written. ``rebuild=True`` embeds everything anew; ``dry_run=True`` says what would happen.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import faiss
@@ -15,11 +22,30 @@ from .config import write_index_dir
 from .embed import Embedder, model_id
 from .errors import QAError
 from .read import DEFAULT_MAX_BYTES, Document, Skip, list_files, read_corpus
-from .split import split_document
-from .search import Index
-from .store import index_lock, read_manifest
+from .search import Index, passage_ids
+from .split import Passage, split_document
+from .store import FORMAT_VERSION, index_lock, read_manifest
 
-__all__ = ["BuildReport", "build_index", "index_corpus", "index_status"]
+__all__ = ["BuildReport", "Changes", "build_index", "index_corpus", "index_status"]
+
+
+@dataclass(frozen=True)
+class Changes:
+    """Files added, changed and removed since the index was built, with their passage counts."""
+
+    added: dict[str, int] = field(default_factory=dict)
+    changed: dict[str, int] = field(default_factory=dict)
+    removed: dict[str, int] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+    def lines(self) -> list[str]:
+        return [
+            f"  {kind:8} {source} ({count} passage{'s' * (count != 1)})"
+            for kind, files in (("added", self.added), ("changed", self.changed), ("removed", self.removed))
+            for source, count in files.items()
+        ]
 
 
 @dataclass(frozen=True)
@@ -28,26 +54,30 @@ class BuildReport:
     index_dir: Path
     files: int
     passages: int
-    skipped: tuple[Skip, ...]
-    seconds: float
+    skipped: tuple[Skip, ...] = ()
+    seconds: float = 0.0
+    embedded: int = 0  # passages embedded by this run; the others kept their vectors
+    changes: Changes = field(default_factory=Changes)
+    written: bool = True
+    full: bool = True  # a build from scratch, not a sync
 
     def summary(self) -> str:
-        line = (
-            f"Indexed {self.files} file{'s' * (self.files != 1)} → {self.passages} passages "
-            f"in {self.seconds:.1f} s ({self.index_dir})"
-        )
+        files = f"{self.files} file{'s' * (self.files != 1)}"
+        if not self.written and not self.changes and not self.full and not self.embedded:
+            line = f"Index is up to date: {files}, {self.passages} passages ({self.index_dir}; {self.seconds:.1f} s)"
+        elif not self.written:
+            line = f"Dry run, nothing written. {files} → {self.passages} passages; would embed {self.embedded}"
+        else:
+            how = "" if self.full else f"; embedded {self.embedded} new or changed, kept {self.passages - self.embedded}"
+            line = f"Indexed {files} → {self.passages} passages in {self.seconds:.1f} s ({self.index_dir}){how}"
+        if self.changes:
+            line += "\n" + "\n".join(self.changes.lines())
         if self.skipped:
-            line += f"; skipped {len(self.skipped)}:\n" + "\n".join(
-                f"  {s.source}: {s.reason}" for s in self.skipped
-            )
+            line += f"\nskipped {len(self.skipped)}:\n" + "\n".join(f"  {s.source}: {s.reason}" for s in self.skipped)
         return line
 
 
-def index_corpus(corpus_dir: str | Path, *, embedder: Embedder | None = None, progress: bool = False) -> Index:
-    """Read, split and embed every .txt/.md file under ``corpus_dir`` into an in-memory index. Its
-    manifest records the files, the skipped files and why, and the abstention calibration."""
-    corpus_dir = Path(corpus_dir)
-    embedder = embedder or Embedder()
+def _read(corpus_dir: Path) -> tuple[list[Document], list[Skip]]:
     docs: list[Document] = []
     skipped: list[Skip] = []
     for item in read_corpus(corpus_dir):
@@ -55,12 +85,29 @@ def index_corpus(corpus_dir: str | Path, *, embedder: Embedder | None = None, pr
     if not docs:
         why = f" ({len(skipped)} skipped: {skipped[0].source}: {skipped[0].reason}…)" if skipped else ""
         raise QAError(f"nothing to index in {corpus_dir}: no readable .txt or .md files{why}")
-    passages = [
+    return docs, skipped
+
+
+def _split(docs: list[Document], embedder: Embedder) -> list[Passage]:
+    return [
         p
         for doc in docs
         for p in split_document(doc, max_tokens=embedder.max_tokens, count_tokens=embedder.count_tokens)
     ]
-    index = Index.build(passages, embedder, progress=progress)
+
+
+def index_corpus(
+    corpus_dir: str | Path, *, embedder: Embedder | None = None, progress: bool = False, previous: Index | None = None
+) -> Index:
+    """Read, split and embed every .txt/.md file under ``corpus_dir`` into an in-memory index (passages
+    already in ``previous`` keep their vectors). Its manifest records the files, the skipped files and
+    why, and the abstention calibration."""
+    corpus_dir = Path(corpus_dir)
+    return _index_docs(corpus_dir, *_read(corpus_dir), embedder or Embedder(), progress, previous)
+
+
+def _index_docs(corpus_dir, docs, skipped, embedder, progress, previous) -> Index:
+    index = Index.build(_split(docs, embedder), embedder, progress=progress, previous=previous)
     index.manifest = {
         "qa_version": __version__,
         "faiss_version": faiss.__version__,
@@ -72,24 +119,68 @@ def index_corpus(corpus_dir: str | Path, *, embedder: Embedder | None = None, pr
     return index
 
 
+def _changes(old: dict, docs: list[Document], before: list[Passage], after: list[Passage]) -> Changes:
+    """Which files were added, changed or removed since ``old`` (a manifest), with passage counts from
+    the passages ``before`` and ``after``."""
+    files, now = old.get("files", {}), {d.source: d.sha256 for d in docs}
+    was, will = Counter(p.source for p in before), Counter(p.source for p in after)
+    return Changes(
+        added={s: will[s] for s in now if s not in files},
+        changed={s: will[s] for s in now if s in files and files[s] != now[s]},
+        removed={s: was[s] for s in files if s not in now},
+    )
+
+
 def build_index(
     corpus_dir: str | Path,
     index_dir: str | Path | None = None,
     *,
     embedder: Embedder | None = None,
     progress: bool = False,
+    rebuild: bool = False,
+    dry_run: bool = False,
 ) -> BuildReport:
-    """Index ``corpus_dir`` into ``index_dir``, replacing what was there only once the new index is
-    complete."""
+    """Index ``corpus_dir`` into ``index_dir``: sync an existing index (embed only what changed) or build
+    a new one. The index in place is replaced only once the new one is complete."""
     began = time.perf_counter()
     corpus_dir, index_dir = Path(corpus_dir), write_index_dir(index_dir)
+    embedder = embedder or Embedder()
     with index_lock(index_dir):
-        index = index_corpus(corpus_dir, embedder=embedder, progress=progress)
-        manifest = index.save(index_dir, index.manifest)
-    skipped = tuple(Skip(k, v["reason"], v["sha256"]) for k, v in manifest["skipped"].items())
-    return BuildReport(
-        corpus_dir, index_dir, len(manifest["files"]), len(index), skipped, time.perf_counter() - began
-    )
+        old = None if rebuild else _previous_manifest(index_dir, embedder)
+        docs, skipped = _read(corpus_dir)
+        report = partial(BuildReport, corpus_dir, index_dir, len(docs), skipped=tuple(skipped), full=old is None)
+        if old is not None and not _changes(old, docs, [], []):
+            return report(old.get("passages", 0), seconds=time.perf_counter() - began, written=False)
+        previous = Index.load(index_dir, embedder=embedder) if old is not None else None
+        before = previous.passages if previous else []
+        if dry_run:
+            passages = _split(docs, embedder)
+            known = set(previous.ids) if previous else set()
+            fresh = sum(pid not in known for pid in passage_ids(passages))
+            changes = _changes(old or {}, docs, before, passages)
+            return report(len(passages), seconds=time.perf_counter() - began, embedded=fresh, changes=changes, written=False)
+        index = _index_docs(corpus_dir, docs, skipped, embedder, progress, previous)
+        index.save(index_dir, index.manifest)
+    changes = _changes(old, docs, before, index.passages) if old else Changes()
+    return report(len(index), seconds=time.perf_counter() - began, embedded=index.embedded, changes=changes)
+
+
+def _previous_manifest(index_dir: Path, embedder: Embedder) -> dict | None:
+    """The manifest of the index to sync with, or None to build from scratch (no index, or one this qa
+    cannot read). A different model is an error: its vectors cannot be mixed with the new ones."""
+    try:
+        manifest = read_manifest(index_dir)
+    except QAError:
+        return None
+    if manifest.get("format_version") != FORMAT_VERSION:
+        return None
+    if manifest.get("model") != embedder.model_id:
+        raise QAError(
+            f"the index in {index_dir} was built with model {manifest.get('model')!r}, not "
+            f"{embedder.model_id!r}; rebuild it with 'qa index --rebuild' (or index with --model "
+            f"{manifest.get('model')})"
+        )
+    return manifest
 
 
 def index_status(corpus_dir: str | Path, index_dir: str | Path, model: str | None = None) -> str:

@@ -36,15 +36,22 @@ def index_cmd(
     model: Annotated[
         Optional[str], typer.Option("--model", help="Embedding model name or path. Default: $QA_MODEL.")
     ] = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Embed everything anew instead of syncing.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List added, changed and removed files; write nothing.")
+    ] = False,
 ) -> None:
-    """Build the index of CORPUS_DIR (default: ./corpus)."""
+    """Build the index of CORPUS_DIR (default: ./corpus), or bring an existing one up to date: only new
+    and changed paragraphs are embedded."""
     from .build import build_index
     from .embed import Embedder
 
     if not corpus_dir.is_dir():
         raise _fail(f"corpus folder not found: {corpus_dir}")
     try:
-        report = build_index(corpus_dir, index_dir, embedder=Embedder(model), progress=sys.stderr.isatty())
+        report = build_index(
+            corpus_dir, index_dir, embedder=Embedder(model), progress=True, rebuild=rebuild, dry_run=dry_run
+        )
     except QAError as e:
         raise _fail(str(e)) from None
     typer.echo(report.summary())

@@ -7,7 +7,9 @@ model can be named by a local path or a Hugging Face id already in the local cac
 from __future__ import annotations
 
 import os
+import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +18,45 @@ from tqdm.auto import tqdm
 from .config import DEFAULT_MODEL, model_name
 from .errors import QAError
 
-__all__ = ["Embedder", "model_id"]
+__all__ = ["Embedder", "model_id", "progress_bar"]
 
 _DEFAULT_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2"}
+
+
+class _LineProgress:
+    """Progress for logs and CI, where a redrawn bar is noise: one line every ``every`` seconds."""
+
+    def __init__(self, total: int, desc: str, every: float = 10.0):
+        self.total, self.desc, self.every = total, desc, every
+        self.done = 0
+        self.began = self.last = time.monotonic()
+
+    def update(self, n: int) -> None:
+        self.done += n
+        now = time.monotonic()
+        if now - self.last >= self.every or self.done >= self.total:
+            self.last = now
+            rate = self.done / max(now - self.began, 1e-9)
+            eta = (self.total - self.done) / rate if rate else 0.0
+            print(
+                f"{self.desc}: {self.done}/{self.total} passages ({100 * self.done / max(self.total, 1):.0f}%), "
+                f"{rate:.1f} passages/s, ETA {eta:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def __enter__(self) -> _LineProgress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
+def progress_bar(total: int, desc: str, *, enabled: bool = True):
+    """A tqdm bar (passages/s, ETA) on a terminal; plain progress lines when stderr is not one."""
+    if enabled and not sys.stderr.isatty():
+        return _LineProgress(total, desc)
+    return tqdm(total=total, unit="passage", desc=desc, disable=not enabled)
 
 
 def _shipped_model_path() -> Path:
@@ -97,7 +135,7 @@ class Embedder:
         out = np.empty((len(texts), dim), dtype=np.float32)
         # Longest first, so each batch holds texts of similar length and pads little.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        with tqdm(total=len(texts), unit="passage", desc="Embedding", disable=not progress) as bar:
+        with progress_bar(len(texts), "Embedding", enabled=progress) as bar:
             for lo in range(0, len(order), self.batch_size):
                 ids = order[lo : lo + self.batch_size]
                 out[ids] = self.model.encode(

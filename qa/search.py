@@ -7,6 +7,7 @@ one-call form, which keeps loaded indexes and reloads one when a newer build rep
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import threading
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from .split import Passage
 from .store import MANIFEST, open_index, read_passages, write_index, write_passages
 from .vectors import FaissStore, VectorStore
 
-__all__ = ["MODES", "Highlight", "Hit", "Index", "cached_index", "retrieve"]
+__all__ = ["MODES", "Highlight", "Hit", "Index", "cached_index", "passage_ids", "retrieve"]
 
 Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
@@ -73,6 +74,7 @@ class Index:
         bm25: BM25,
         embedder: Embedder,
         manifest: dict | None = None,
+        ids: list[str] | None = None,
     ):
         if not (len(passages) == len(store) == len(bm25)):
             raise QAError(
@@ -84,20 +86,36 @@ class Index:
         self.bm25 = bm25
         self.embedder = embedder
         self.manifest = manifest or {}
+        self.ids = ids if ids is not None else passage_ids(passages)
+        self.embedded = 0  # how many passages Index.build embedded (the rest it reused)
 
     @classmethod
-    def build(cls, passages: list[Passage], embedder: Embedder, *, progress: bool = False) -> Index:
+    def build(
+        cls, passages: list[Passage], embedder: Embedder, *, progress: bool = False, previous: Index | None = None
+    ) -> Index:
+        """Embed and index ``passages``. Passages whose id is in ``previous`` (same file, same title and
+        text) take their vector from it instead of being embedded again."""
         texts = [p.search_text for p in passages]
+        ids = passage_ids(passages)
+        vectors = np.empty((len(passages), embedder.dimension), dtype=np.float32)
+        known = {} if previous is None else {pid: i for i, pid in enumerate(previous.ids)}
+        reuse = [(i, known[pid]) for i, pid in enumerate(ids) if pid in known]
+        if reuse:
+            vectors[[i for i, _ in reuse]] = previous.store.vectors(np.array([j for _, j in reuse]))
+        fresh = [i for i, pid in enumerate(ids) if pid not in known]
+        vectors[fresh] = embedder.encode([texts[i] for i in fresh], progress=progress)
         store = FaissStore(embedder.dimension)
-        store.add(embedder.encode(texts, progress=progress))
-        return cls(passages, store, BM25.build(texts), embedder)
+        store.add(vectors)
+        index = cls(passages, store, BM25.build(texts), embedder, ids=ids)
+        index.embedded = len(fresh)
+        return index
 
     def save(self, index_dir: Path, manifest: dict) -> dict:
         """Write atomically to ``index_dir`` (holding :func:`qa.store.index_lock`)."""
 
         def write_data(folder: Path) -> None:
             self.store.save(folder / "vectors.faiss")
-            write_passages(folder / "passages.jsonl", self.passages)
+            write_passages(folder / "passages.jsonl", self.passages, self.ids)
             self.bm25.save(folder / "bm25")
 
         self.manifest = write_index(
@@ -122,9 +140,9 @@ class Index:
 
         def read_data(manifest: dict, folder: Path):
             store = FaissStore.load(folder / "vectors.faiss")
-            return read_passages(folder / "passages.jsonl"), store, BM25.load(folder / "bm25", len(store))
+            return (*read_passages(folder / "passages.jsonl"), store, BM25.load(folder / "bm25", len(store)))
 
-        manifest, (passages, store, bm25) = open_index(index_dir, read_data)
+        manifest, (passages, ids, store, bm25) = open_index(index_dir, read_data)
         if not (len(passages) == len(store) == manifest.get("passages")) or store.dimension != manifest.get(
             "dimension"
         ):
@@ -144,7 +162,7 @@ class Index:
                 f"index in {index_dir} was built with model {built_with!r}, not {wanted!r}; "
                 f"re-index with 'qa index --model {wanted}' or use the model it was built with"
             )
-        return cls(passages, store, bm25, embedder or Embedder(built_with), manifest)
+        return cls(passages, store, bm25, embedder or Embedder(built_with), manifest, ids)
 
     def __len__(self) -> int:
         return len(self.passages)
@@ -224,6 +242,18 @@ class Index:
             Hit(**dataclasses.asdict(p), score=score, highlight=mark)
             for p, (_, score), mark in zip(passages, ranked, marks)
         ]
+
+
+def passage_ids(passages: list[Passage]) -> list[str]:
+    """Stable ids: a hash of the file and of what is embedded (title and text), so a passage keeps its id
+    (and its vector) while its file changes around it; "#2", "#3"… tell repeats in one file apart."""
+    seen: dict[str, int] = {}
+    ids = []
+    for p in passages:
+        digest = hashlib.sha256(f"{p.source}\n{p.search_text}".encode()).hexdigest()[:16]
+        seen[digest] = seen.get(digest, 0) + 1
+        ids.append(digest if seen[digest] == 1 else f"{digest}#{seen[digest]}")
+    return ids
 
 
 def check_args(question: object, k: object) -> str:

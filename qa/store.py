@@ -41,7 +41,7 @@ __all__ = [
     "write_passages",
 ]
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 
 
@@ -91,15 +91,20 @@ def write_index(index_dir: Path, manifest: dict, write_data: Callable[[Path], No
     return manifest
 
 
-def write_passages(path: Path, passages: list[Passage]) -> None:
+def write_passages(path: Path, passages: list[Passage], ids: list[str]) -> None:
     with open(path, "w", encoding="utf-8") as out:
-        for p in passages:
-            out.write(json.dumps(dataclasses.asdict(p), ensure_ascii=False) + "\n")
+        for passage_id, p in zip(ids, passages, strict=True):
+            out.write(json.dumps({"id": passage_id, **dataclasses.asdict(p)}, ensure_ascii=False) + "\n")
 
 
-def read_passages(path: Path) -> list[Passage]:
+def read_passages(path: Path) -> tuple[list[Passage], list[str]]:
+    passages, ids = [], []
     with open(path, encoding="utf-8") as lines:
-        return [Passage(**json.loads(line)) for line in lines]
+        for line in lines:
+            record = json.loads(line)
+            ids.append(record.pop("id"))
+            passages.append(Passage(**record))
+    return passages, ids
 
 
 def read_manifest(index_dir: Path) -> dict:

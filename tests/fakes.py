@@ -21,12 +21,14 @@ class FakeEmbedder:
         self.max_tokens = 40
         self.stall_flag = stall_flag
         self.calls = 0
+        self.encoded: list[str] = []  # every text embedded, in order
 
     def count_tokens(self, text: str) -> int:
         return word_count(text)
 
     def encode(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
         self.calls += 1
+        self.encoded.extend(texts)
         if self.stall_flag:
             Path(self.stall_flag).touch()
             time.sleep(120)
