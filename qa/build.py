@@ -25,6 +25,7 @@ from .read import DEFAULT_MAX_BYTES, Document, Skip, list_files, read_corpus
 from .search import Index, passage_ids
 from .split import Passage, split_document
 from .store import FORMAT_VERSION, index_lock, read_manifest
+from .vectors import choose_kind
 
 __all__ = ["BuildReport", "Changes", "build_index", "index_corpus", "index_status"]
 
@@ -97,17 +98,22 @@ def _split(docs: list[Document], embedder: Embedder) -> list[Passage]:
 
 
 def index_corpus(
-    corpus_dir: str | Path, *, embedder: Embedder | None = None, progress: bool = False, previous: Index | None = None
+    corpus_dir: str | Path,
+    *,
+    embedder: Embedder | None = None,
+    progress: bool = False,
+    previous: Index | None = None,
+    kind: str = "auto",
 ) -> Index:
     """Read, split and embed every .txt/.md file under ``corpus_dir`` into an in-memory index (passages
     already in ``previous`` keep their vectors). Its manifest records the files, the skipped files and
     why, and the abstention calibration."""
     corpus_dir = Path(corpus_dir)
-    return _index_docs(corpus_dir, *_read(corpus_dir), embedder or Embedder(), progress, previous)
+    return _index_docs(corpus_dir, *_read(corpus_dir), embedder or Embedder(), progress, previous, kind)
 
 
-def _index_docs(corpus_dir, docs, skipped, embedder, progress, previous) -> Index:
-    index = Index.build(_split(docs, embedder), embedder, progress=progress, previous=previous)
+def _index_docs(corpus_dir, docs, skipped, embedder, progress, previous, kind) -> Index:
+    index = Index.build(_split(docs, embedder), embedder, progress=progress, previous=previous, kind=kind)
     index.manifest = {
         "qa_version": __version__,
         "faiss_version": faiss.__version__,
@@ -139,9 +145,12 @@ def build_index(
     progress: bool = False,
     rebuild: bool = False,
     dry_run: bool = False,
+    kind: str = "auto",
 ) -> BuildReport:
     """Index ``corpus_dir`` into ``index_dir``: sync an existing index (embed only what changed) or build
-    a new one. The index in place is replaced only once the new one is complete."""
+    a new one. The index in place is replaced only once the new one is complete. ``kind`` is the vector
+    store (auto: exact search for smaller corpora, an inverted file beyond; see :mod:`qa.vectors`)."""
+    choose_kind(0, kind)  # a bad kind fails before any work
     began = time.perf_counter()
     corpus_dir, index_dir = Path(corpus_dir), write_index_dir(index_dir)
     embedder = embedder or Embedder()
@@ -159,7 +168,7 @@ def build_index(
             fresh = sum(pid not in known for pid in passage_ids(passages))
             changes = _changes(old or {}, docs, before, passages)
             return report(len(passages), seconds=time.perf_counter() - began, embedded=fresh, changes=changes, written=False)
-        index = _index_docs(corpus_dir, docs, skipped, embedder, progress, previous)
+        index = _index_docs(corpus_dir, docs, skipped, embedder, progress, previous, kind)
         index.save(index_dir, index.manifest)
     changes = _changes(old, docs, before, index.passages) if old else Changes()
     return report(len(index), seconds=time.perf_counter() - began, embedded=index.embedded, changes=changes)

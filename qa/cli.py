@@ -40,6 +40,10 @@ def index_cmd(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List added, changed and removed files; write nothing.")
     ] = False,
+    index_type: Annotated[
+        str,
+        typer.Option("--index-type", help="auto (exact search up to 200,000 passages, IVF-SQ8 beyond), flat, ivf or hnsw."),
+    ] = "auto",
 ) -> None:
     """Build the index of CORPUS_DIR (default: ./corpus), or bring an existing one up to date: only new
     and changed paragraphs are embedded."""
@@ -50,10 +54,16 @@ def index_cmd(
         raise _fail(f"corpus folder not found: {corpus_dir}")
     try:
         report = build_index(
-            corpus_dir, index_dir, embedder=Embedder(model), progress=True, rebuild=rebuild, dry_run=dry_run
+            corpus_dir,
+            index_dir,
+            embedder=Embedder(model),
+            progress=True,
+            rebuild=rebuild,
+            dry_run=dry_run,
+            kind=index_type,
         )
-    except QAError as e:
-        raise _fail(str(e)) from None
+    except (QAError, ValueError) as e:
+        raise _fail(str(e), 1 if isinstance(e, QAError) else 2) from None
     typer.echo(report.summary())
 
 

@@ -6,6 +6,7 @@ model can be named by a local path or a Hugging Face id already in the local cac
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -127,15 +128,16 @@ class Embedder:
     def count_tokens(self, text: str) -> int:
         return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
 
-    def encode(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
-        """Unit-length float32 vectors, one row per text, in the order given."""
+    def encode(self, texts: list[str], *, progress: bool = False, bar=None) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text, in the order given. Progress goes to ``bar``
+        (from :func:`progress_bar`) when given, else to a bar of its own when ``progress``."""
         dim = self.dimension
         if not texts:
             return np.zeros((0, dim), dtype=np.float32)
         out = np.empty((len(texts), dim), dtype=np.float32)
         # Longest first, so each batch holds texts of similar length and pads little.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        with progress_bar(len(texts), "Embedding", enabled=progress) as bar:
+        with contextlib.nullcontext(bar) if bar is not None else progress_bar(len(texts), "Embedding", enabled=progress) as bar:
             for lo in range(0, len(order), self.batch_size):
                 ids = order[lo : lo + self.batch_size]
                 out[ids] = self.model.encode(

@@ -19,17 +19,19 @@ import numpy as np
 from . import fuse
 from .bm25 import BM25, tokenize
 from .config import find_index_dir
-from .embed import Embedder, model_id
+from .embed import Embedder, model_id, progress_bar
 from .errors import QAError
 from .split import Passage
 from .store import MANIFEST, open_index, read_passages, write_index, write_passages
-from .vectors import FaissStore, VectorStore
+from .vectors import FaissStore, VectorStore, choose_kind
 
 __all__ = ["MODES", "Highlight", "Hit", "Index", "cached_index", "passage_ids", "retrieve"]
 
 Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
 CANDIDATES = 1000  # per run, before fusion
+CHUNK = 10_000  # passages embedded and added to the store at a time
+TRAIN_SAMPLE = 100_000  # vectors an ivf store is trained on
 # A follow-up is searched with the conversation's topic and also alone, mixed at this weight (on the
 # corpus QA file this took follow-ups answered at rank 1 from 7 to 9 of 10).
 ALONE_WEIGHT = 0.5
@@ -91,23 +93,44 @@ class Index:
 
     @classmethod
     def build(
-        cls, passages: list[Passage], embedder: Embedder, *, progress: bool = False, previous: Index | None = None
+        cls,
+        passages: list[Passage],
+        embedder: Embedder,
+        *,
+        progress: bool = False,
+        previous: Index | None = None,
+        kind: str = "auto",
     ) -> Index:
-        """Embed and index ``passages``. Passages whose id is in ``previous`` (same file, same title and
-        text) take their vector from it instead of being embedded again."""
+        """Embed and index ``passages`` in chunks (memory stays bounded for large corpora). Passages whose
+        id is in ``previous`` (same file, same title and text) take their vector from it instead of being
+        embedded again. ``kind`` picks the vector store (see :mod:`qa.vectors`)."""
         texts = [p.search_text for p in passages]
         ids = passage_ids(passages)
-        vectors = np.empty((len(passages), embedder.dimension), dtype=np.float32)
         known = {} if previous is None else {pid: i for i, pid in enumerate(previous.ids)}
-        reuse = [(i, known[pid]) for i, pid in enumerate(ids) if pid in known]
-        if reuse:
-            vectors[[i for i, _ in reuse]] = previous.store.vectors(np.array([j for _, j in reuse]))
-        fresh = [i for i, pid in enumerate(ids) if pid not in known]
-        vectors[fresh] = embedder.encode([texts[i] for i in fresh], progress=progress)
-        store = FaissStore(embedder.dimension)
-        store.add(vectors)
+        kind = choose_kind(len(passages), kind)
+        store: FaissStore | None = None if kind == "ivf" else FaissStore.create(embedder.dimension, len(passages), kind)
+        pending: list[np.ndarray] = []  # an ivf store is trained on the first TRAIN_SAMPLE vectors
+        fresh = sum(pid not in known for pid in ids)
+        with progress_bar(fresh, "Embedding", enabled=progress and fresh > 0) as bar:
+            for lo in range(0, len(passages), CHUNK):
+                chunk = range(lo, min(lo + CHUNK, len(passages)))
+                vectors = np.empty((len(chunk), embedder.dimension), dtype=np.float32)
+                old = [(n, known[ids[i]]) for n, i in enumerate(chunk) if ids[i] in known]
+                if old:
+                    vectors[[n for n, _ in old]] = previous.store.vectors(np.array([j for _, j in old]))
+                new = [n for n, i in enumerate(chunk) if ids[i] not in known]
+                if new:
+                    vectors[new] = embedder.encode([texts[chunk[n]] for n in new], bar=bar)
+                if store is None:
+                    pending.append(vectors)
+                    if sum(map(len, pending)) < TRAIN_SAMPLE and chunk.stop < len(passages):
+                        continue
+                    vectors = np.concatenate(pending)
+                    store = FaissStore.create(embedder.dimension, len(passages), kind, training=vectors)
+                store.add(vectors)
+        store = store or FaissStore.create(embedder.dimension, 0, "flat")
         index = cls(passages, store, BM25.build(texts), embedder, ids=ids)
-        index.embedded = len(fresh)
+        index.embedded = fresh
         return index
 
     def save(self, index_dir: Path, manifest: dict) -> dict:
@@ -120,7 +143,13 @@ class Index:
 
         self.manifest = write_index(
             index_dir,
-            {**manifest, "model": self.embedder.model_id, "dimension": self.store.dimension, "passages": len(self)},
+            {
+                **manifest,
+                "model": self.embedder.model_id,
+                "dimension": self.store.dimension,
+                "passages": len(self),
+                "store": getattr(self.store, "kind", "custom"),
+            },
             write_data,
         )
         return self.manifest

@@ -26,7 +26,7 @@ class FakeEmbedder:
     def count_tokens(self, text: str) -> int:
         return word_count(text)
 
-    def encode(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
+    def encode(self, texts: list[str], *, progress: bool = False, bar=None) -> np.ndarray:
         self.calls += 1
         self.encoded.extend(texts)
         if self.stall_flag:
@@ -37,4 +37,6 @@ class FakeEmbedder:
             for word in re.findall(r"[a-z0-9]+", text.lower()):
                 out[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dimension] += 1.0
         norms = np.linalg.norm(out, axis=1, keepdims=True)
+        if bar is not None:
+            bar.update(len(texts))
         return out / np.where(norms == 0, 1, norms)

@@ -124,3 +124,22 @@ def test_touching_one_file_of_200_reembeds_only_its_paragraphs(tmp_path, monkeyp
     assert result.exit_code == 0, result.output
     assert _passages(embedder) == ["File 123\nParagraph two, edited today, long enough."]  # title + text
     assert "embedded 1 new or changed, kept 599" in result.stdout and "changed  f123.txt (3 passages)" in result.stdout
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf"])
+def test_index_kind_can_be_chosen_and_still_finds_passages(corpus, tmp_path, kind):
+    build_index(corpus, tmp_path / "idx", embedder=FakeEmbedder(), kind=kind)
+    index = Index.load(tmp_path / "idx", embedder=FakeEmbedder())
+    assert index.store.kind == kind == read_manifest(tmp_path / "idx")["store"]
+    assert index.retrieve("second paragraph document 4 detail topic 4", k=1)[0].source == "doc4.txt"
+
+
+def test_index_kind_follows_corpus_size():
+    from qa.vectors import EXACT_LIMIT, choose_kind
+
+    assert choose_kind(EXACT_LIMIT) == "flat" and choose_kind(EXACT_LIMIT + 1) == "ivf"
+    assert choose_kind(10, "hnsw") == "hnsw"
+    with pytest.raises(ValueError, match="index kind must be one of auto, flat, ivf, hnsw, got 'tree'"):
+        choose_kind(10, "tree")
+    result = CliRunner().invoke(app, ["index", ".", "--index-type", "tree"])
+    assert result.exit_code == 2 and "got 'tree'" in result.output

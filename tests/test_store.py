@@ -105,7 +105,7 @@ def test_failed_build_leaves_the_old_index(tiny_corpus, tmp_path):
     before = (index_dir / "manifest.json").read_text()
 
     class Exploding(FakeEmbedder):
-        def encode(self, texts, *, progress=False):
+        def encode(self, texts, **kw):
             raise RuntimeError("out of memory, say")
 
     (tiny_corpus / "gamma.txt").write_text("Gamma\n\nA new file that will never make it into the index.\n")

@@ -1,0 +1,136 @@
+"""Vector search at scale: exact search (the baseline) and qa's large-corpus stores side by side.
+
+    python bench/scale.py [--sizes 100000 1000000] [--queries 300]
+
+Synthetic unit vectors with the structure of real embeddings: clustered (a mixture of Gaussians around
+random centres), 384 dimensions like all-MiniLM-L6-v2, queries drawn the same way. For each size and
+store: build time, resident memory per passage (RSS growth while the store is built, the vectors
+themselves not counted: each store is built in a fresh process over memory-mapped vectors) and the
+index's own size, single-query latency p50/p95 (one query at a time, as a user asks) and
+recall@10 against exact search. Targets at 1M: p95 ≤ 20 ms, recall@10 ≥ 0.95, ≤ 2 KB per passage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from qa.vectors import FaissStore  # noqa: E402
+
+DIM = 384
+
+
+def anon_rss() -> int:
+    """Resident anonymous memory: what this process allocated, not the memory-mapped input files."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def clustered(n: int, centres: np.ndarray, rng: np.random.Generator, spread: float = 0.6) -> np.ndarray:
+    out = np.empty((n, DIM), dtype=np.float32)
+    for lo in range(0, n, 100_000):
+        hi = min(n, lo + 100_000)
+        block = centres[rng.integers(0, len(centres), hi - lo)] + rng.normal(0, spread / np.sqrt(DIM), (hi - lo, DIM))
+        out[lo:hi] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    return out
+
+
+def measure(kind: str, data: np.ndarray, queries: np.ndarray, truth: np.ndarray | None) -> dict:
+    """Runs in a fresh process (see main) so that the memory it reports is this store's alone."""
+    training = np.array(data[np.random.default_rng(1).choice(len(data), min(len(data), 100_000), replace=False)])
+    gc.collect()
+    before = anon_rss()
+    began = time.perf_counter()
+    store = FaissStore.create(DIM, len(data), kind, training=training if kind == "ivf" else None)
+    for lo in range(0, len(data), 50_000):  # in batches, as qa index adds them
+        store.add(data[lo : lo + 50_000])
+    build = time.perf_counter() - began
+    memory = (anon_rss() - before) / len(data)  # the training sample was allocated before `before`
+    del training
+    size = len(faiss.serialize_index(store._index)) / len(data)
+    latencies, found = [], []
+    for q in queries:
+        t = time.perf_counter()
+        _, ids = store.search(q, 10)
+        latencies.append((time.perf_counter() - t) * 1000)
+        found.append(ids[0])
+    recall = 1.0 if truth is None else float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth)]))
+    del store
+    return {
+        "build_s": build,
+        "bytes": memory,
+        "stored": size,
+        "p50": float(np.percentile(latencies, 50)),
+        "p95": float(np.percentile(latencies, 95)),
+        "recall": recall,
+    }
+
+
+def child(kind: str, folder: str) -> None:
+    """Measure one store on vectors memory-mapped from ``folder``; print the result as JSON."""
+    load = lambda name: np.load(Path(folder) / name, mmap_mode="r")  # noqa: E731
+    truth = None if kind == "flat" else np.load(Path(folder) / "truth.npy")
+    print(json.dumps(measure(kind, load("data.npy"), np.array(load("queries.npy")), truth)))
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--child"]:
+        return child(sys.argv[2], sys.argv[3])
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--kinds", nargs="+", default=["flat", "ivf", "hnsw"])
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 1, (2_000, DIM)).astype(np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    print(f"{'passages':>9} {'store':6} {'build s':>8} {'RSS B/passage':>14} {'index B/passage':>16} {'p50 ms':>7} {'p95 ms':>7} {'recall@10':>10}")
+    for size in args.sizes:
+        data = clustered(size, centres, rng)
+        queries = clustered(args.queries, centres, rng)
+        exact = FaissStore(DIM)
+        exact.add(data)
+        truth = exact.search(queries, 10)[1]
+        del exact
+        folder = Path(tempfile.mkdtemp(prefix="qa-scale-"))
+        np.save(folder / "data.npy", data)
+        np.save(folder / "queries.npy", queries)
+        np.save(folder / "truth.npy", truth)
+        results = {}
+        for kind in args.kinds:
+            if kind == "hnsw" and size > 200_000:
+                continue  # a graph over a million full vectors takes too long to build on two cores
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", kind, str(folder)], capture_output=True, text=True, check=True
+            ).stdout
+            r = results[kind] = json.loads(out.strip().splitlines()[-1])
+            print(
+                f"{size:9d} {kind:6} {r['build_s']:8.1f} {r['bytes']:14.0f} {r['stored']:16.0f} {r['p50']:7.2f} "
+                f"{r['p95']:7.2f} {r['recall']:10.3f}",
+                flush=True,
+            )
+        if "flat" in results and "ivf" in results:
+            f, i = results["flat"], results["ivf"]
+            print(f"{'':9} ivf vs exact: p95 {f['p95'] / i['p95']:.1f}x faster, {f['bytes'] / max(i['bytes'], 1):.1f}x less memory")
+        del data
+        shutil.rmtree(folder, ignore_errors=True)
+        gc.collect()
+
+
+if __name__ == "__main__":
+    main()
