@@ -183,6 +183,12 @@ def _previous_manifest(index_dir: Path, embedder: Embedder) -> dict | None:
         return None
     if manifest.get("format_version") != FORMAT_VERSION:
         return None
+    precision = getattr(embedder, "precision", "fp32")
+    if manifest.get("precision", "fp32") != precision:
+        raise QAError(
+            f"the index in {index_dir} was embedded at {manifest.get('precision', 'fp32')} precision, not "
+            f"{precision}; rebuild it with 'qa index --rebuild --precision {precision}'"
+        )
     if manifest.get("model") != embedder.model_id:
         raise QAError(
             f"the index in {index_dir} was built with model {manifest.get('model')!r}, not "

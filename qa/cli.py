@@ -44,6 +44,9 @@ def index_cmd(
         str,
         typer.Option("--index-type", help="auto (exact search up to 200,000 passages, IVF-SQ8 beyond), flat, ivf or hnsw."),
     ] = "auto",
+    precision: Annotated[
+        Optional[str], typer.Option("--precision", help="fp32 (default; $QA_PRECISION) or int8 (ONNX, faster).")
+    ] = None,
 ) -> None:
     """Build the index of CORPUS_DIR (default: ./corpus), or bring an existing one up to date: only new
     and changed paragraphs are embedded."""
@@ -56,7 +59,7 @@ def index_cmd(
         report = build_index(
             corpus_dir,
             index_dir,
-            embedder=Embedder(model),
+            embedder=Embedder(model, precision=precision),
             progress=True,
             rebuild=rebuild,
             dry_run=dry_run,

@@ -22,6 +22,7 @@ from .errors import QAError
 __all__ = ["Embedder", "model_id", "progress_bar"]
 
 _DEFAULT_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2"}
+PRECISIONS = ("fp32", "int8")
 
 
 class _LineProgress:
@@ -82,14 +83,21 @@ def model_id(model: str | None = None) -> str:
 class Embedder:
     """Embeds passages and questions with one model. Nothing heavy happens until first use."""
 
-    def __init__(self, model: str | None = None, *, batch_size: int = 32, device: str = "cpu"):
+    def __init__(
+        self, model: str | None = None, *, batch_size: int = 32, device: str = "cpu", precision: str | None = None
+    ):
         if batch_size <= 0:
             raise ValueError(f"batch_size must be > 0, got {batch_size}")
+        precision = precision or os.environ.get("QA_PRECISION") or "fp32"
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         self.model_id = model_id(model)
+        self.precision = precision
         self.batch_size = batch_size
         self.device = device
         self._model = None
-        self._lock = threading.Lock()
+        self._int8 = None
+        self._lock = threading.RLock()
 
     @property
     def model(self):
@@ -128,6 +136,18 @@ class Embedder:
     def count_tokens(self, text: str) -> int:
         return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
 
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        if self.precision == "int8":
+            with self._lock:
+                if self._int8 is None:
+                    from .int8 import Int8Encoder
+
+                    self._int8 = Int8Encoder(self.model, self.model_id)
+            return self._int8.encode(texts)
+        return self.model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+
     def encode(self, texts: list[str], *, progress: bool = False, bar=None) -> np.ndarray:
         """Unit-length float32 vectors, one row per text, in the order given. Progress goes to ``bar``
         (from :func:`progress_bar`) when given, else to a bar of its own when ``progress``."""
@@ -140,12 +160,6 @@ class Embedder:
         with contextlib.nullcontext(bar) if bar is not None else progress_bar(len(texts), "Embedding", enabled=progress) as bar:
             for lo in range(0, len(order), self.batch_size):
                 ids = order[lo : lo + self.batch_size]
-                out[ids] = self.model.encode(
-                    [texts[i] for i in ids],
-                    batch_size=self.batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                )
+                out[ids] = self._encode_batch([texts[i] for i in ids])
                 bar.update(len(ids))
         return out

@@ -146,6 +146,7 @@ class Index:
             {
                 **manifest,
                 "model": self.embedder.model_id,
+                "precision": getattr(self.embedder, "precision", "fp32"),
                 "dimension": self.store.dimension,
                 "passages": len(self),
                 "store": getattr(self.store, "kind", "custom"),
@@ -191,7 +192,8 @@ class Index:
                 f"index in {index_dir} was built with model {built_with!r}, not {wanted!r}; "
                 f"re-index with 'qa index --model {wanted}' or use the model it was built with"
             )
-        return cls(passages, store, bm25, embedder or Embedder(built_with), manifest, ids)
+        embedder = embedder or Embedder(built_with, precision=manifest.get("precision", "fp32"))
+        return cls(passages, store, bm25, embedder, manifest, ids)
 
     def __len__(self) -> int:
         return len(self.passages)

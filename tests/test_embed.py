@@ -46,3 +46,37 @@ def test_real_model_embeds_normalised_vectors_in_order(real_embedder):
 def test_real_model_token_budget(real_embedder):
     assert real_embedder.max_tokens == 254
     assert real_embedder.count_tokens("hello world") == 2
+
+
+def test_precision_is_validated():
+    with pytest.raises(ValueError, match="precision must be one of fp32, int8, got 'fp16'"):
+        Embedder(precision="fp16")
+
+
+@pytest.mark.slow
+def test_int8_encoder_is_close_to_fp32_and_cached(real_embedder, tmp_path, monkeypatch):
+    monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "cache"))
+    int8 = Embedder(precision="int8")
+    texts = ["The cat sat on the mat.", "Bread is baked in an oven by the bakers every morning.", "x " * 400]
+    a, b = int8.encode(texts), real_embedder.encode(texts)
+    assert a.shape == b.shape and np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+    assert ((a * b).sum(axis=1) > 0.97).all()
+    assert len(list((tmp_path / "cache").glob("int8-*/model.onnx"))) == 1  # exported once, then reused
+    again = Embedder(precision="int8").encode(texts[:1])
+    # Dynamic quantisation scales activations per batch, so a text's vector depends a little on its batch.
+    assert float(again[0] @ a[0]) > 0.99
+
+
+@pytest.mark.slow
+def test_int8_index_embeds_questions_with_int8_and_refuses_mixing(tiny_corpus, tmp_path, monkeypatch):
+    from qa.build import build_index
+    from qa.errors import QAError
+    from qa.search import Index
+
+    monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "cache"))
+    build_index(tiny_corpus, tmp_path / "idx", embedder=Embedder(precision="int8"))
+    index = Index.load(tmp_path / "idx")
+    assert index.manifest["precision"] == "int8" == index.embedder.precision
+    assert index.retrieve("Who sells croissants?", k=1)[0].source == "sub/beta.md"
+    with pytest.raises(QAError, match="embedded at int8 precision, not fp32; rebuild it"):
+        build_index(tiny_corpus, tmp_path / "idx", embedder=Embedder())

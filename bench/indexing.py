@@ -1,0 +1,69 @@
+"""Encoding speed: plain sentence-transformers against qa's encoders, side by side in one run.
+
+    python bench/indexing.py [DATASET_DIR]        (default: ../shared/benchmarks/msmarco-trecdl-5k)
+
+Plain: ``SentenceTransformer(model).encode(texts)`` as a user would call it. qa: its fp32 path and its
+int8 path (ONNX + onnxruntime dynamic int8, exported once and cached). Each embeds every passage of the
+dataset; then qa's hybrid retrieval is scored (nDCG@10, ranx) with each encoder's vectors.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from qa.embed import Embedder  # noqa: E402
+from qa.evaluate import load_beir, run_queries, score_run  # noqa: E402
+from qa.search import Index  # noqa: E402
+
+DEFAULT = ROOT.parent / "shared" / "benchmarks" / "msmarco-trecdl-5k"
+
+
+class Precomputed:
+    """An embedder that answers passages from vectors already made and questions with a real encoder."""
+
+    def __init__(self, vectors: dict[str, np.ndarray], encoder: Embedder):
+        self.vectors, self.encoder = vectors, encoder
+        self.model_id, self.dimension, self.precision = encoder.model_id, encoder.dimension, encoder.precision
+
+    def encode(self, texts, *, progress=False, bar=None):
+        if all(t in self.vectors for t in texts):
+            return np.stack([self.vectors[t] for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
+        return self.encoder.encode(texts)
+
+
+def main(path: str) -> None:
+    passages, queries, qrels = load_beir(path)
+    judged = {q: t for q, t in queries.items() if q in qrels}
+    texts = [p.search_text for p in passages]
+    fp32, int8 = Embedder(), Embedder(precision="int8")
+    fp32.encode(texts[:8]), int8.encode(texts[:8])  # load both (and export the int8 model) before timing
+
+    began = time.perf_counter()
+    plain = fp32.model.encode(texts)  # exactly what a user of sentence-transformers would write
+    plain_s = time.perf_counter() - began
+    rows = [("plain SentenceTransformer.encode", plain_s, None)]
+    for name, encoder in (("qa fp32", fp32), ("qa int8 (onnxruntime)", int8)):
+        began = time.perf_counter()
+        vectors = encoder.encode(texts)
+        seconds = time.perf_counter() - began
+        index = Index.build(passages, Precomputed(dict(zip(texts, vectors)), encoder))
+        rows.append((name, seconds, score_run(qrels, run_queries(index, judged, "hybrid"))["ndcg@10"]))
+    assert plain.shape == (len(texts), fp32.dimension)
+
+    print(f"\n{Path(path).name}: {len(texts)} passages, {len(judged)} judged queries; CPU cores: {len(__import__('os').sched_getaffinity(0))}")
+    print(f"{'encoder':34} {'passages/s':>10} {'vs plain':>9} {'hybrid nDCG@10':>15}")
+    base = rows[1][2]
+    for name, seconds, ndcg in rows:
+        score = "" if ndcg is None else f"{ndcg:.4f} ({ndcg - base:+.4f})"
+        print(f"{name:34} {len(texts) / seconds:10.1f} {plain_s / seconds:8.2f}x {score:>15}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else str(DEFAULT))
