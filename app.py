@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
         status = index_status(args.corpus, args.index_dir)
         if status != "fresh":
             print(f"qa: index {status}; indexing {args.corpus} …", flush=True)
-            print(build_index(args.corpus, args.index_dir, progress=sys.stderr.isatty()).summary(), flush=True)
+            new_model = status.startswith("stale: built with")  # vectors of another model cannot be kept
+            print(build_index(args.corpus, args.index_dir, progress=True, rebuild=new_model).summary(), flush=True)
         serve(args.index_dir, host=args.host, port=args.port)
     except (QAError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
