@@ -119,7 +119,7 @@ def test_touching_one_file_of_200_reembeds_only_its_paragraphs(tmp_path, monkeyp
     import qa.embed
 
     embedder = FakeEmbedder()
-    monkeypatch.setattr(qa.embed, "Embedder", lambda model=None: embedder)
+    monkeypatch.setattr(qa.embed, "Embedder", lambda model=None, **kw: embedder)
     result = CliRunner().invoke(app, ["index", str(corpus), "--index-dir", str(tmp_path / "idx")])
     assert result.exit_code == 0, result.output
     assert _passages(embedder) == ["File 123\nParagraph two, edited today, long enough."]  # title + text

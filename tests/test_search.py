@@ -62,7 +62,7 @@ def test_module_retrieve_reloads_a_rebuilt_index(tiny_corpus, tmp_path, monkeypa
 
     index_dir = tmp_path / "idx"
     build_index(tiny_corpus, index_dir, embedder=FakeEmbedder())
-    monkeypatch.setattr(qa.search, "Embedder", lambda model: FakeEmbedder(model_id=model))
+    monkeypatch.setattr(qa.search, "Embedder", lambda model, **kw: FakeEmbedder(model_id=model))
     assert qa.retrieve("telescope galaxies", k=1, index_dir=index_dir)[0].source != "gamma.txt"
     (tiny_corpus / "gamma.txt").write_text("Gamma\n\nThe gamma telescope watches distant galaxies at night.\n")
     build_index(tiny_corpus, index_dir, embedder=FakeEmbedder())
