@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .bm25 import tokenize
+from .hit import Highlight
 from .split import Passage, sentence_spans
 
 __all__ = ["highlights"]
@@ -18,10 +19,8 @@ WORD_BONUS = 0.3
 SHORT = 40  # a best sentence shorter than this takes its neighbour along ("He said so." alone says little)
 
 
-def highlights(question: str, passages: list[Passage], embedder) -> list:
-    """One :class:`qa.search.Highlight` per passage, offsets into the passage's source file."""
-    from .search import Highlight
-
+def highlights(question: str, passages: list[Passage], embedder) -> list[Highlight]:
+    """One :class:`Highlight` per passage, offsets into the passage's source file."""
     spans = [sentence_spans(p.text) or [(0, len(p.text))] for p in passages]
     sentences = [p.text[s:e] for p, ss in zip(passages, spans) for s, e in ss]
     vectors = embedder.encode([question, *sentences])

@@ -10,7 +10,6 @@ import dataclasses
 import hashlib
 import os
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -21,6 +20,7 @@ from .bm25 import BM25, tokenize
 from .config import find_index_dir
 from .embed import Embedder, model_id, progress_bar
 from .errors import QAError
+from .hit import Highlight, Hit
 from .split import Passage
 from .store import MANIFEST, open_index, read_passages, write_index, write_passages
 from .vectors import FaissStore, VectorStore, choose_kind
@@ -36,34 +36,6 @@ TRAIN_SAMPLE = 100_000  # vectors an ivf store is trained on
 # corpus QA file this took follow-ups answered at rank 1 from 7 to 9 of 10).
 ALONE_WEIGHT = 0.5
 FOLLOWUP_DEPTH = 50
-
-
-@dataclass(frozen=True)
-class Highlight:
-    """The sentence (or two) of a passage that best answers the question; offsets into the file's text."""
-
-    text: str
-    start: int
-    end: int
-
-
-@dataclass(frozen=True)
-class Hit:
-    text: str
-    source: str  # file path relative to the corpus folder
-    title: str
-    paragraph: int  # 1-based; the title is paragraph 1
-    line: int  # 1-based line where the passage starts
-    start: int  # character offsets: the document's text[start:end] == text
-    end: int
-    score: float  # ranking score, higher is better (fused and normalised in hybrid mode)
-    highlight: Highlight | None = None
-
-    def citation(self) -> str:
-        return f"{self.title} — {self.source} ¶{self.paragraph}, line {self.line}"
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
 
 
 class Index:
