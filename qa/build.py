@@ -24,7 +24,7 @@ from .errors import QAError
 from .read import DEFAULT_MAX_BYTES, Document, Skip, list_files, read_corpus
 from .search import Index, passage_ids
 from .split import Passage, split_document
-from .store import FORMAT_VERSION, index_lock, read_manifest
+from .store import index_lock, read_manifest
 from .vectors import choose_kind
 
 __all__ = ["BuildReport", "Changes", "build_index", "index_corpus", "index_status"]
@@ -179,9 +179,7 @@ def _previous_manifest(index_dir: Path, embedder: Embedder) -> dict | None:
     cannot read). A different model is an error: its vectors cannot be mixed with the new ones."""
     try:
         manifest = read_manifest(index_dir)
-    except QAError:
-        return None
-    if manifest.get("format_version") != FORMAT_VERSION:
+    except QAError:  # none, or one of another format version: build anew
         return None
     precision = getattr(embedder, "precision", "fp32")
     if manifest.get("precision", "fp32") != precision:

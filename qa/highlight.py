@@ -19,12 +19,14 @@ WORD_BONUS = 0.3
 SHORT = 40  # a best sentence shorter than this takes its neighbour along ("He said so." alone says little)
 
 
-def highlights(question: str, passages: list[Passage], embedder) -> list[Highlight]:
-    """One :class:`Highlight` per passage, offsets into the passage's source file."""
+def highlights(
+    question: str, question_vector: np.ndarray, passages: list[Passage], embedder
+) -> list[Highlight]:
+    """One :class:`Highlight` per passage, offsets into the passage's source file (``question_vector``
+    is the question already embedded, by the same embedder)."""
     spans = [sentence_spans(p.text) or [(0, len(p.text))] for p in passages]
     sentences = [p.text[s:e] for p, ss in zip(passages, spans) for s, e in ss]
-    vectors = embedder.encode([question, *sentences])
-    similarity = vectors[1:] @ vectors[0]
+    similarity = embedder.encode(sentences) @ question_vector
     wanted = set(tokenize([question])[0])
     words = tokenize(sentences)
     if wanted:

@@ -36,6 +36,7 @@ TRAIN_SAMPLE = 100_000  # vectors an ivf store is trained on
 # corpus QA file this took follow-ups answered at rank 1 from 7 to 9 of 10).
 ALONE_WEIGHT = 0.5
 FOLLOWUP_DEPTH = 50
+QUERY_CACHE = 64  # recent question vectors kept per index
 
 
 class Index:
@@ -62,6 +63,9 @@ class Index:
         self.manifest = manifest or {}
         self.ids = ids if ids is not None else passage_ids(passages)
         self.embedded = 0  # how many passages Index.build embedded (the rest it reused)
+        # One question is embedded for search, highlighting and the abstention check: once is enough.
+        self._queries: dict[str, np.ndarray] = {}
+        self._queries_lock = threading.Lock()
 
     @classmethod
     def build(
@@ -178,7 +182,15 @@ class Index:
                 f"model {self.embedder.model_id!r} makes {self.embedder.dimension}-d vectors but the "
                 f"index holds {self.store.dimension}-d ones; re-index with 'qa index'"
             )
-        return self.embedder.encode([query])[0]
+        with self._queries_lock:
+            vector = self._queries.get(query)
+        if vector is None:
+            vector = self.embedder.encode([query])[0]
+            with self._queries_lock:
+                self._queries[query] = vector
+                while len(self._queries) > QUERY_CACHE:
+                    self._queries.pop(next(iter(self._queries)))  # oldest first
+        return vector
 
     def search(self, query: str, k: int, mode: Mode = "hybrid") -> list[tuple[int, float]]:
         """(passage position, score) of the ``k`` best passages for ``query``, best first."""
@@ -240,7 +252,7 @@ class Index:
                 scores[i] = scores.get(i, 0.0) + ALONE_WEIGHT * s
             ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]
         passages = [self.passages[i] for i, _ in ranked]
-        marks = highlights(query, passages, self.embedder) if passages else []
+        marks = highlights(query, self.embed_query(query), passages, self.embedder) if passages else []
         return [
             Hit(**dataclasses.asdict(p), score=score, highlight=mark)
             for p, (_, score), mark in zip(passages, ranked, marks)

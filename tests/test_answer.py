@@ -31,6 +31,12 @@ def test_answer_abstains_off_topic_and_answers_on_topic(fake_index):
     assert isinstance(on, Answer) and set(on.to_dict()) == {"question", "query", "answered", "confidence", "hits"}
 
 
+def test_the_question_is_embedded_once_per_answer(fake_index):
+    embedder = fake_index.embedder
+    answer(fake_index, "Which bakery sells sourdough bread?")
+    assert embedder.encoded.count("Which bakery sells sourdough bread?") == 1  # search, highlight, abstention
+
+
 def test_answer_resolves_follow_ups(fake_index):
     result = answer(fake_index, "When did its records begin?", history=["Tell me about the alpha station."])
     assert result.query == "alpha station: When did its records begin?"
