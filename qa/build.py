@@ -7,9 +7,10 @@ nothing is written. ``rebuild=True`` embeds everything anew; ``dry_run=True`` sa
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -21,7 +22,8 @@ from .answer import calibrate
 from .config import write_index_dir
 from .embed import Embedder, model_id
 from .errors import QAError
-from .read import DEFAULT_MAX_BYTES, Document, Skip, list_files, read_corpus
+from .isolate import Isolated
+from .read import FORMATS, Document, Skip, list_files, max_file_bytes, read_document
 from .search import Index, passage_ids
 from .split import Passage, split_document
 from .store import index_lock, read_manifest
@@ -61,6 +63,27 @@ class BuildReport:
     changes: Changes = field(default_factory=Changes)
     written: bool = True
     full: bool = True  # a build from scratch, not a sync
+    formats: dict[str, int] = field(default_factory=dict)  # files indexed per format
+    duplicates: dict[str, str] = field(default_factory=dict)  # file → the file with the same content indexed
+    warnings: dict[str, tuple[str, ...]] = field(default_factory=dict)  # file → parts that could not be used
+
+    def to_dict(self) -> dict:
+        """The report for machines (``qa index --json``)."""
+        return {
+            "corpus": str(self.corpus),
+            "index_dir": str(self.index_dir),
+            "files": self.files,
+            "formats": self.formats,
+            "passages": self.passages,
+            "embedded": self.embedded,
+            "written": self.written,
+            "full": self.full,
+            "seconds": round(self.seconds, 3),
+            "changes": dataclasses.asdict(self.changes),
+            "skipped": [{"source": s.source, "reason": s.reason} for s in self.skipped],
+            "duplicates": self.duplicates,
+            "warnings": {k: list(v) for k, v in self.warnings.items()},
+        }
 
     def summary(self) -> str:
         files = f"{self.files} file{'s' * (self.files != 1)}"
@@ -71,30 +94,135 @@ class BuildReport:
         else:
             how = "" if self.full else f"; embedded {self.embedded} new or changed, kept {self.passages - self.embedded}"
             line = f"Indexed {files} → {self.passages} passages in {self.seconds:.1f} s ({self.index_dir}){how}"
+        if self.formats:
+            line += "\n  formats: " + ", ".join(f"{fmt} {n}" for fmt, n in sorted(self.formats.items()))
         if self.changes:
             line += "\n" + "\n".join(self.changes.lines())
+        if self.duplicates:
+            line += f"\nduplicates ({len(self.duplicates)}, indexed once):\n" + "\n".join(
+                f"  {dup}: same content as {primary}" for dup, primary in self.duplicates.items()
+            )
+        if self.warnings:
+            line += "\nwarnings:\n" + "\n".join(f"  {src}: {w}" for src, ws in self.warnings.items() for w in ws)
         if self.skipped:
             line += f"\nskipped {len(self.skipped)}:\n" + "\n".join(f"  {s.source}: {s.reason}" for s in self.skipped)
         return line
 
 
-def _read(corpus_dir: Path) -> tuple[list[Document], list[Skip]]:
-    docs: list[Document] = []
-    skipped: list[Skip] = []
-    for item in read_corpus(corpus_dir):
-        (skipped if isinstance(item, Skip) else docs).append(item)
+@dataclass
+class _Read:
+    """What reading a corpus gave: passages of each indexed file, and what was not indexed and why."""
+
+    passages: dict[str, list[Passage]]  # source → its passages (primary files only)
+    files: dict[str, str]  # source → sha256 of every indexed file, duplicates included
+    skipped: list[Skip]
+    duplicates: dict[str, str]  # duplicate → primary
+    warnings: dict[str, tuple[str, ...]]
+    parsed: list[str]  # files read and split this time (the others' passages were reused)
+    texts: dict[str, str] = field(default_factory=dict)  # extracted text of PDF/DOCX/HTML files
+
+    def all_passages(self) -> list[Passage]:
+        return [p for source in sorted(self.passages) for p in self.passages[source]]
+
+    def formats(self) -> dict[str, int]:
+        return dict(Counter(_format(s) for s in self.files))
+
+
+def _format(source: str) -> str:
+    return FORMATS.get(Path(source).suffix.lower(), "txt")
+
+
+def _scan(corpus_dir: Path, cap: int) -> tuple[dict[str, tuple[Path, str | None]], list[Skip]]:
+    """Each candidate file's path and sha256 (None: larger than ``cap`` bytes or unreadable, left to
+    reading to say why), and the files skipped outright (links outside the corpus, pipes…)."""
+    found, skipped = {}, []
+    for item in list_files(corpus_dir):
+        if isinstance(item, Skip):
+            skipped.append(item)
+            continue
+        source = item.relative_to(corpus_dir).as_posix()
+        try:
+            digest = None if item.stat().st_size > cap else _sha256(item)
+        except OSError:
+            digest = None
+        found[source] = (item, digest)
+    return found, skipped
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _read(corpus_dir: Path, embedder: Embedder, old: dict | None, previous: Index | None, scan, cap: int) -> _Read:
+    """Read and split the corpus. A file whose content is what the old index has is not parsed again:
+    its passages (or the reason it was skipped) are reused. Files with the same content are indexed
+    once, under the first path; the others are listed on its passages as copies."""
+    if not corpus_dir.is_dir():
+        raise QAError(f"corpus folder not found: {corpus_dir}")
+    found, skipped = scan
+    skipped = list(skipped)
+    old = old or {}
+    old_files, old_skipped = old.get("files", {}), old.get("skipped", {})
+    kept: dict[str, list[Passage]] = defaultdict(list)
+    for p in previous.passages if previous is not None else ():
+        kept[p.source].append(p)
+    docs: dict[str, tuple[str, list[Passage]]] = {}  # source → (sha256, passages)
+    warnings: dict[str, tuple[str, ...]] = {}
+    texts: dict[str, str] = {}
+    parsed = []
+    with Isolated() as isolated:
+        for source, (path, digest) in found.items():
+            if digest is not None and old_files.get(source) == digest and (kept.get(source) or old.get("duplicates", {}).get(source)):
+                docs[source] = (digest, kept.get(source, []))
+                if previous is not None and previous.document_text(source) is not None:
+                    texts[source] = previous.document_text(source)
+                if source in old.get("warnings", {}):
+                    warnings[source] = tuple(old["warnings"][source])
+                continue
+            if digest is not None and old_skipped.get(source, {}).get("sha256") == digest:
+                skipped.append(Skip(source, old_skipped[source]["reason"], digest))
+                continue
+            item = read_document(path, corpus_dir, max_bytes=cap, isolated=isolated)
+            if isinstance(item, Skip):
+                skipped.append(item)
+                continue
+            parsed.append(source)
+            docs[source] = (item.sha256, _split(item, embedder))
+            if item.extracted:
+                texts[source] = item.text
+            if item.warnings:
+                warnings[source] = item.warnings
+    skipped.sort(key=lambda s: s.source)
     if not docs:
         why = f" ({len(skipped)} skipped: {skipped[0].source}: {skipped[0].reason}…)" if skipped else ""
-        raise QAError(f"nothing to index in {corpus_dir}: no readable .txt or .md files{why}")
-    return docs, skipped
+        raise QAError(f"nothing to index in {corpus_dir}: no readable documents{why}")
+    return _dedupe(docs, skipped, warnings, parsed, texts, corpus_dir, embedder)
 
 
-def _split(docs: list[Document], embedder: Embedder) -> list[Passage]:
-    return [
-        p
-        for doc in docs
-        for p in split_document(doc, max_tokens=embedder.max_tokens, count_tokens=embedder.count_tokens)
-    ]
+def _dedupe(docs, skipped, warnings, parsed, texts, corpus_dir, embedder) -> _Read:
+    by_content: dict[str, list[str]] = defaultdict(list)
+    for source in sorted(docs):
+        by_content[docs[source][0]].append(source)
+    passages, duplicates = {}, {}
+    for sources in by_content.values():
+        primary, copies = sources[0], tuple(sources[1:])
+        duplicates.update({c: primary for c in copies})
+        own = docs[primary][1]
+        if not own:  # the primary was a duplicate before, so nothing was kept for it: read it now
+            item = read_document(corpus_dir / primary, corpus_dir)
+            own = _split(item, embedder) if isinstance(item, Document) else []
+            if isinstance(item, Document) and item.extracted:
+                texts[primary] = item.text
+            parsed.append(primary)
+        passages[primary] = [dataclasses.replace(p, copies=copies) for p in own]
+    files = {source: sha for source, (sha, _) in docs.items()}
+    texts = {source: text for source, text in texts.items() if source in passages}
+    return _Read(passages, files, skipped, duplicates, warnings, parsed, texts)
+
+
+def _split(doc: Document, embedder: Embedder) -> list[Passage]:
+    return split_document(doc, max_tokens=embedder.max_tokens, count_tokens=embedder.count_tokens)
 
 
 def index_corpus(
@@ -105,36 +233,52 @@ def index_corpus(
     previous: Index | None = None,
     kind: str = "auto",
 ) -> Index:
-    """Read, split and embed every .txt/.md file under ``corpus_dir`` into an in-memory index (passages
+    """Read, split and embed every document under ``corpus_dir`` into an in-memory index (passages
     already in ``previous`` keep their vectors). Its manifest records the files, the skipped files and
     why, and the abstention calibration."""
+    embedder = embedder or Embedder()
     corpus_dir = Path(corpus_dir)
-    return _index_docs(corpus_dir, *_read(corpus_dir), embedder or Embedder(), progress, previous, kind)
+    cap = max_file_bytes()
+    read = _read(corpus_dir, embedder, None, previous, _scan(corpus_dir, cap), cap)
+    return _index(corpus_dir, read, embedder, progress, previous, kind)
 
 
-def _index_docs(corpus_dir, docs, skipped, embedder, progress, previous, kind) -> Index:
-    index = Index.build(_split(docs, embedder), embedder, progress=progress, previous=previous, kind=kind)
+def _index(corpus_dir: Path, read: _Read, embedder, progress, previous, kind) -> Index:
+    index = Index.build(read.all_passages(), embedder, progress=progress, previous=previous, kind=kind)
+    index.texts = read.texts
     index.manifest = {
         "qa_version": __version__,
         "faiss_version": faiss.__version__,
         "corpus": str(corpus_dir.resolve()),
-        "files": {d.source: d.sha256 for d in docs},
-        "skipped": {s.source: {"reason": s.reason, "sha256": s.sha256} for s in skipped},
+        "files": read.files,
+        "skipped": {s.source: {"reason": s.reason, "sha256": s.sha256} for s in read.skipped},
+        "duplicates": read.duplicates,
+        "warnings": {k: list(v) for k, v in read.warnings.items()},
         "abstain": calibrate(index),
     }
     return index
 
 
-def _changes(old: dict, docs: list[Document], before: list[Passage], after: list[Passage]) -> Changes:
+def _changes(old: dict, read: _Read, before: list[Passage], after: list[Passage]) -> Changes:
     """Which files were added, changed or removed since ``old`` (a manifest), with passage counts from
     the passages ``before`` and ``after``."""
-    files, now = old.get("files", {}), {d.source: d.sha256 for d in docs}
+    files, now = old.get("files", {}), read.files
     was, will = Counter(p.source for p in before), Counter(p.source for p in after)
     return Changes(
         added={s: will[s] for s in now if s not in files},
         changed={s: will[s] for s in now if s in files and files[s] != now[s]},
         removed={s: was[s] for s in files if s not in now},
     )
+
+
+def _fingerprint(scan: tuple[dict, list[Skip]]) -> dict[str, str | None]:
+    found, skipped = scan
+    return {source: digest for source, (_, digest) in found.items()} | {s.source: None for s in skipped}
+
+
+def _indexed(manifest: dict) -> dict[str, str | None]:
+    """What the corpus was when ``manifest`` was written, as :func:`_fingerprint` sees a corpus."""
+    return dict(manifest.get("files", {})) | {k: v.get("sha256") for k, v in manifest.get("skipped", {}).items()}
 
 
 def build_index(
@@ -146,31 +290,46 @@ def build_index(
     rebuild: bool = False,
     dry_run: bool = False,
     kind: str = "auto",
+    max_file_mb: float | None = None,
 ) -> BuildReport:
     """Index ``corpus_dir`` into ``index_dir``: sync an existing index (embed only what changed) or build
     a new one. The index in place is replaced only once the new one is complete. ``kind`` is the vector
-    store (auto: exact search for smaller corpora, an inverted file beyond; see :mod:`qa.vectors`)."""
+    store (auto: exact search for smaller corpora, an inverted file beyond; see :mod:`qa.vectors`).
+    Files larger than ``max_file_mb`` (default ``$QA_MAX_FILE_MB``, else 50) are skipped."""
     choose_kind(0, kind)  # a bad kind fails before any work
+    cap = max_file_bytes(max_file_mb)
     began = time.perf_counter()
     corpus_dir, index_dir = Path(corpus_dir), write_index_dir(index_dir)
+    if not corpus_dir.is_dir():
+        raise QAError(f"corpus folder not found: {corpus_dir}")
     embedder = embedder or Embedder()
     with index_lock(index_dir):
         old = None if rebuild else _previous_manifest(index_dir, embedder)
-        docs, skipped = _read(corpus_dir)
-        report = partial(BuildReport, corpus_dir, index_dir, len(docs), skipped=tuple(skipped), full=old is None)
-        if old is not None and not _changes(old, docs, [], []):
-            return report(old.get("passages", 0), seconds=time.perf_counter() - began, written=False)
+        scan = _scan(corpus_dir, cap)
+        if old is not None and _fingerprint(scan) == _indexed(old):
+            skipped = tuple(Skip(k, v.get("reason", ""), v.get("sha256")) for k, v in old.get("skipped", {}).items())
+            files = old.get("files", {})
+            return BuildReport(
+                corpus_dir, index_dir, len(files), old.get("passages", 0), skipped, time.perf_counter() - began,
+                written=False, full=False, formats=dict(Counter(map(_format, files))),
+                duplicates=old.get("duplicates", {}), warnings={k: tuple(v) for k, v in old.get("warnings", {}).items()},
+            )  # fmt: skip
         previous = Index.load(index_dir, embedder=embedder) if old is not None else None
         before = previous.passages if previous else []
+        read = _read(corpus_dir, embedder, old, previous, scan, cap)
+        report = partial(
+            BuildReport, corpus_dir, index_dir, len(read.files), skipped=tuple(read.skipped), full=old is None,
+            formats=read.formats(), duplicates=read.duplicates, warnings=read.warnings,
+        )  # fmt: skip
         if dry_run:
-            passages = _split(docs, embedder)
+            passages = read.all_passages()
             known = set(previous.ids) if previous else set()
             fresh = sum(pid not in known for pid in passage_ids(passages))
-            changes = _changes(old or {}, docs, before, passages)
+            changes = _changes(old or {}, read, before, passages)
             return report(len(passages), seconds=time.perf_counter() - began, embedded=fresh, changes=changes, written=False)
-        index = _index_docs(corpus_dir, docs, skipped, embedder, progress, previous, kind)
+        index = _index(corpus_dir, read, embedder, progress, previous, kind)
         index.save(index_dir, index.manifest)
-    changes = _changes(old, docs, before, index.passages) if old else Changes()
+    changes = _changes(old, read, before, index.passages) if old else Changes()
     return report(len(index), seconds=time.perf_counter() - began, embedded=index.embedded, changes=changes)
 
 
@@ -205,19 +364,7 @@ def index_status(corpus_dir: str | Path, index_dir: str | Path, model: str | Non
         return "missing"
     if manifest.get("model") != model_id(model):
         return f"stale: built with {manifest.get('model')}, model is now {model_id(model)}"
-    indexed = dict(manifest.get("files", {}))
-    indexed.update({k: v.get("sha256") for k, v in manifest.get("skipped", {}).items()})
-    current = {}
-    for item in list_files(corpus_dir) if corpus_dir.is_dir() else ():
-        if isinstance(item, Skip):
-            current[item.source] = None
-        else:
-            source = item.relative_to(corpus_dir).as_posix()
-            try:  # files skipped as too large were not hashed either
-                too_large = item.stat().st_size > DEFAULT_MAX_BYTES
-                current[source] = None if too_large else hashlib.sha256(item.read_bytes()).hexdigest()
-            except OSError:
-                current[source] = None
+    current, indexed = _fingerprint(_scan(corpus_dir, max_file_bytes())) if corpus_dir.is_dir() else {}, _indexed(manifest)
     changed = sorted(k for k in indexed.keys() | current.keys() if indexed.get(k) != current.get(k))
     if changed:
         more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""

@@ -52,7 +52,7 @@ def _quote(hit: Hit, bold: bool = True) -> str:
 
 
 def _cite(n: int, hit: Hit) -> str:
-    return f"[{n}] {escape(hit.title)} — {escape(hit.source)} ¶{hit.paragraph}, line {hit.line}"
+    return f"[{n}] {escape(hit.citation())}"
 
 
 def format_reply(result: Answer) -> str:

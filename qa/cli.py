@@ -31,7 +31,9 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 @app.command("index")
 def index_cmd(
-    corpus_dir: Annotated[Path, typer.Argument(help="Folder of .txt/.md files.")] = Path("corpus"),
+    corpus_dir: Annotated[
+        Path, typer.Argument(help="Folder of documents: .txt, .md, .html/.htm, .pdf, .docx (searched recursively).")
+    ] = Path("corpus"),
     index_dir: IndexDir = None,
     model: Annotated[
         Optional[str], typer.Option("--model", help="Embedding model name or path. Default: $QA_MODEL.")
@@ -47,9 +49,14 @@ def index_cmd(
     precision: Annotated[
         Optional[str], typer.Option("--precision", help="fp32 (default; $QA_PRECISION) or int8 (ONNX, faster).")
     ] = None,
+    max_file_mb: Annotated[
+        Optional[float], typer.Option("--max-file-mb", help="Skip files larger than this. Default: $QA_MAX_FILE_MB, else 50.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
 ) -> None:
     """Build the index of CORPUS_DIR (default: ./corpus), or bring an existing one up to date: only new
-    and changed paragraphs are embedded."""
+    and changed paragraphs are embedded. Files that cannot be used are skipped and listed with the reason;
+    the exit code is non-zero only when nothing could be indexed or the index could not be written."""
     from .build import build_index
     from .embed import Embedder
 
@@ -64,10 +71,13 @@ def index_cmd(
             rebuild=rebuild,
             dry_run=dry_run,
             kind=index_type,
+            max_file_mb=max_file_mb,
         )
     except (QAError, ValueError) as e:
         raise _fail(str(e), 1 if isinstance(e, QAError) else 2) from None
-    typer.echo(report.summary())
+    except OSError as e:
+        raise _fail(f"cannot write the index: {e.strerror or e} ({e.filename or index_dir or 'index'})") from None
+    typer.echo(json.dumps(report.to_dict(), ensure_ascii=False) if as_json else report.summary())
 
 
 @app.command("ask")

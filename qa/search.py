@@ -22,7 +22,7 @@ from .embed import Embedder, model_id, progress_bar
 from .errors import QAError
 from .hit import Highlight, Hit
 from .split import Passage
-from .store import MANIFEST, open_index, read_passages, write_index, write_passages
+from .store import MANIFEST, open_index, read_passages, read_texts, write_index, write_passages, write_texts
 from .vectors import FaissStore, VectorStore, choose_kind
 
 __all__ = ["MODES", "Highlight", "Hit", "Index", "cached_index", "passage_ids", "retrieve"]
@@ -63,6 +63,9 @@ class Index:
         self.manifest = manifest or {}
         self.ids = ids if ids is not None else passage_ids(passages)
         self.embedded = 0  # how many passages Index.build embedded (the rest it reused)
+        # Text extracted from PDF/DOCX/HTML files, which their passages' offsets refer to; read on first use.
+        self.texts: dict[str, str] | None = {}
+        self._texts_file: Path | None = None
         # One question is embedded for search, highlighting and the abstention check: once is enough.
         self._queries: dict[str, np.ndarray] = {}
         self._queries_lock = threading.Lock()
@@ -115,6 +118,7 @@ class Index:
         def write_data(folder: Path) -> None:
             self.store.save(folder / "vectors.faiss")
             write_passages(folder / "passages.jsonl", self.passages, self.ids)
+            write_texts(folder / "texts.jsonl", self.texts or {})
             self.bm25.save(folder / "bm25")
 
         self.manifest = write_index(
@@ -146,9 +150,10 @@ class Index:
 
         def read_data(manifest: dict, folder: Path):
             store = FaissStore.load(folder / "vectors.faiss")
-            return (*read_passages(folder / "passages.jsonl"), store, BM25.load(folder / "bm25", len(store)))
+            bm25 = BM25.load(folder / "bm25", len(store))
+            return (*read_passages(folder / "passages.jsonl"), store, bm25, folder / "texts.jsonl")
 
-        manifest, (passages, ids, store, bm25) = open_index(index_dir, read_data)
+        manifest, (passages, ids, store, bm25, texts_file) = open_index(index_dir, read_data)
         if not (len(passages) == len(store) == manifest.get("passages")) or store.dimension != manifest.get(
             "dimension"
         ):
@@ -169,7 +174,19 @@ class Index:
                 f"re-index with 'qa index --model {wanted}' or use the model it was built with"
             )
         embedder = embedder or Embedder(built_with, precision=manifest.get("precision", "fp32"))
-        return cls(passages, store, bm25, embedder, manifest, ids)
+        index = cls(passages, store, bm25, embedder, manifest, ids)
+        index.texts, index._texts_file = None, texts_file
+        return index
+
+    def document_text(self, source: str) -> str | None:
+        """The text extracted from a PDF, DOCX or HTML file (what its passages' offsets refer to), or
+        None for a .txt/.md file, whose own text they refer to."""
+        if self.texts is None:
+            try:
+                self.texts = read_texts(self._texts_file) if self._texts_file else {}
+            except FileNotFoundError:  # the index was replaced since it was loaded: reload it
+                self.texts = {}
+        return self.texts.get(source)
 
     def __len__(self) -> int:
         return len(self.passages)
@@ -216,7 +233,10 @@ class Index:
         keyword = self.bm25.scores(query)
         cand = np.union1d(self._dense_candidates(qvec, depth), fuse.top_ids(keyword, depth))
         first = fuse.mix(self.store.vectors(cand) @ qvec, keyword[cand])
-        feedback = cand[fuse.top_ids(first, fuse.FEEDBACK_DOCS)]
+        n_feedback = fuse.feedback_docs(len(self))
+        if n_feedback == 0:
+            return [(int(cand[i]), float(first[i])) for i in fuse.top_ids(first, k)]
+        feedback = cand[fuse.top_ids(first, n_feedback)]
 
         qvec2 = fuse.rocchio(qvec, self.store.vectors(feedback))
         terms = fuse.rm3_terms(tokenize([query])[0], tokenize([self.passages[i].search_text for i in feedback]))
@@ -254,7 +274,7 @@ class Index:
         passages = [self.passages[i] for i, _ in ranked]
         marks = highlights(query, self.embed_query(query), passages, self.embedder) if passages else []
         return [
-            Hit(**dataclasses.asdict(p), score=score, highlight=mark)
+            Hit(**_fields(p), score=score, highlight=mark)
             for p, (_, score), mark in zip(passages, ranked, marks)
         ]
 
@@ -318,3 +338,7 @@ def retrieve(
     """
     check_args(question, k)  # fail on bad input before loading anything
     return cached_index(index_dir).retrieve(question, k, history=history)
+
+
+def _fields(passage: Passage) -> dict:
+    return {f.name: getattr(passage, f.name) for f in dataclasses.fields(passage)}

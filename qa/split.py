@@ -1,10 +1,12 @@
 """Split a document into passages: paragraphs as a reader sees them, each with exact provenance.
 
-Paragraphs are separated by blank lines or by single line breaks (after a line that ends a sentence);
+Structured documents (Markdown, HTML, PDF, DOCX) come with their blocks (paragraphs, lists, code,
+tables) and section path or page; plain text is split here. In plain text, paragraphs are separated by blank lines or by single line breaks (after a line that ends a sentence);
 a block of short lines is hard-wrapped prose and stays one paragraph. The first non-empty line is the
 title and paragraph 1. Short fragments (captions, bylines, photo credits) join a neighbour. A paragraph
 longer than the model's input is cut at sentence boundaries (at word boundaries for a sentence that is
-itself too long), never truncated. For every passage ``document.text[start:end] == passage.text``.
+itself too long), never truncated; a list, code block or table is cut between its lines only. For
+every passage ``document.text[start:end] == passage.text``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .read import Document
+from .document import Block, Document
 
 __all__ = ["Passage", "sentence_spans", "split_document", "word_count"]
 
@@ -38,18 +40,23 @@ class Passage:
     text: str
     source: str
     title: str
-    paragraph: int  # 1-based, the title is paragraph 1
-    line: int  # 1-based line of the passage's first character
+    paragraph: int  # 1-based; in plain text the title is paragraph 1; in a PDF, counted per page
+    line: int | None  # 1-based line of the passage's first character; None for extracted text
     start: int  # character offsets into the document text
     end: int
+    section: tuple[str, ...] = ()  # headings above the passage, outermost first
+    page: int | None = None  # 1-based page (PDF)
+    copies: tuple[str, ...] = ()  # other files of the corpus with the very same content
 
     @property
     def search_text(self) -> str:
-        """What is searched for this passage: its document's title, then its text (the title is part of
-        what a paragraph is about: "he" in a paragraph is often the person in the title)."""
-        if not self.title or self.text.lstrip("# ").startswith(self.title.rstrip("…")):
-            return self.text
-        return f"{self.title}\n{self.text}"
+        """What is searched for this passage: its document's title and section path, then its text (the
+        title is part of what a paragraph is about: "he" in a paragraph is often the person in the title)."""
+        context = [self.title] if self.title else []
+        context += [h for h in self.section if h != self.title]
+        if context and self.text.lstrip("# ").startswith(context[0].rstrip("…")):
+            context = context[1:]
+        return "\n".join([*context, self.text])
 
 
 def word_count(text: str) -> int:
@@ -65,26 +72,82 @@ def split_document(
     if max_tokens <= 0:
         raise ValueError(f"max_tokens must be > 0, got {max_tokens}")
     text = doc.text
-    spans = _paragraph_spans(text)
-    if not spans:
-        return []
-    title = _title(text[slice(*spans[0])])
-    line_starts = _line_starts(text)
-    passages = []
-    for number, (start, end) in enumerate(spans, 1):
-        for piece_start, piece_end in _fit(text, start, end, max_tokens, count_tokens):
+    if doc.blocks is None:
+        spans = _paragraph_spans(text)
+        if not spans:
+            return []
+        blocks = [Block(s, e) for s, e in spans]
+        title = doc.title or _title(text[slice(*spans[0])])
+    else:
+        blocks = _merge_short_blocks(text, list(doc.blocks))
+        title = doc.title or (_title(text[blocks[0].start : blocks[0].end].split("\n")[0]) if blocks else "")
+    line_starts = None if doc.extracted else _line_starts(text)
+    passages: list[Passage] = []
+    number, page = 0, None
+    for block in blocks:
+        number = 1 if block.page != page else number + 1  # a PDF's paragraphs are counted per page
+        page = block.page
+        for piece_start, piece_end in _fit_block(text, block, max_tokens, count_tokens):
             passages.append(
                 Passage(
                     text=text[piece_start:piece_end],
                     source=doc.source,
                     title=title,
                     paragraph=number,
-                    line=_line_of(line_starts, piece_start),
+                    line=_line_of(line_starts, piece_start) if line_starts else None,
                     start=piece_start,
                     end=piece_end,
+                    section=block.section,
+                    page=block.page,
                 )
             )
     return passages
+
+
+def _merge_short_blocks(text: str, blocks: list[Block]) -> list[Block]:
+    """A block shorter than MIN_CHARS ("Run this:", a caption) joins the next block of its section and
+    page, else the previous one; alone in its section it stays."""
+    out: list[Block] = []
+    pending: Block | None = None
+    for block in blocks:
+        if pending is not None:
+            if (pending.section, pending.page) == (block.section, block.page):
+                block = _joined(pending, block)
+            else:
+                out.append(pending)
+            pending = None
+        if block.end - block.start < MIN_CHARS:
+            pending = block
+        else:
+            out.append(block)
+    if pending is not None:
+        if out and (out[-1].section, out[-1].page) == (pending.section, pending.page):
+            out[-1] = _joined(out[-1], pending)
+        else:
+            out.append(pending)
+    return out
+
+
+def _joined(first: Block, second: Block) -> Block:
+    kind = second.kind if first.kind == "text" else first.kind
+    return Block(first.start, second.end, first.section, first.page, kind)
+
+
+def _fit_block(text: str, block: Block, max_tokens: int, count_tokens) -> list[tuple[int, int]]:
+    if block.kind == "text" or count_tokens(text[block.start : block.end]) <= max_tokens:
+        return _fit(text, block.start, block.end, max_tokens, count_tokens)
+    # Lists, code and tables: whole lines packed greedily; a line too long by itself is cut like prose.
+    pieces: list[tuple[int, int]] = []
+    pos = block.start
+    for line in text[block.start : block.end].split("\n"):
+        lo, hi = pos + len(line) - len(line.lstrip()), pos + len(line.rstrip())
+        for s, e in _fit(text, lo, hi, max_tokens, count_tokens) if lo < hi else ():
+            if pieces and count_tokens(text[pieces[-1][0] : e]) <= max_tokens:
+                pieces[-1] = (pieces[-1][0], e)
+            else:
+                pieces.append((s, e))
+        pos += len(line) + 1
+    return pieces
 
 
 def _paragraph_spans(text: str) -> list[tuple[int, int]]:

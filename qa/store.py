@@ -37,8 +37,10 @@ __all__ = [
     "open_index",
     "read_manifest",
     "read_passages",
+    "read_texts",
     "write_index",
     "write_passages",
+    "write_texts",
 ]
 
 FORMAT_VERSION = 3
@@ -103,8 +105,22 @@ def read_passages(path: Path) -> tuple[list[Passage], list[str]]:
         for line in lines:
             record = json.loads(line)
             ids.append(record.pop("id"))
+            for name in ("section", "copies"):  # JSON has lists; a Passage has tuples
+                if name in record:
+                    record[name] = tuple(record[name])
             passages.append(Passage(**record))
     return passages, ids
+
+
+def write_texts(path: Path, texts: dict[str, str]) -> None:
+    with open(path, "w", encoding="utf-8") as out:
+        for source, text in sorted(texts.items()):
+            out.write(json.dumps({"source": source, "text": text}, ensure_ascii=False) + "\n")
+
+
+def read_texts(path: Path) -> dict[str, str]:
+    with open(path, encoding="utf-8") as lines:
+        return {r["source"]: r["text"] for r in map(json.loads, lines)}
 
 
 def read_manifest(index_dir: Path) -> dict:

@@ -40,3 +40,9 @@ def test_rm3_keeps_query_terms_and_adds_frequent_feedback_terms():
     # Length-normalised frequencies: israel 2/3 + 1/2, ministry 1/2, asylum 1/3 -> the top two expand.
     assert weights == pytest.approx({"iran": 0.25, "asylum": 0.25, "israel": 0.35, "ministry": 0.15})
     assert rm3_terms([], [["x", "x", "y"]], n_terms=1) == {"x": 1.0}  # no query words: feedback alone
+
+
+def test_feedback_takes_a_small_share_of_the_corpus_only():
+    from qa.fuse import FEEDBACK_DOCS, feedback_docs
+
+    assert feedback_docs(9) == 0 and feedback_docs(48) == 4 and feedback_docs(5000) == FEEDBACK_DOCS

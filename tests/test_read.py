@@ -12,8 +12,8 @@ def _items(root):
     return list(read_corpus(root))
 
 
-def test_lists_txt_and_md_recursively_in_stable_order(tmp_path):
-    for rel in ["b.txt", "a/z.md", "a/b.TXT", "c.pdf", ".hidden.txt", ".git/x.txt", "a/notes.rst"]:
+def test_lists_supported_files_recursively_in_stable_order(tmp_path):
+    for rel in ["b.txt", "a/z.md", "a/b.TXT", "c.odt", ".hidden.txt", ".git/x.txt", "a/notes.rst"]:
         path = tmp_path / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"Title of {rel}\n\nSome body text for the file {rel}.\n")

@@ -25,18 +25,21 @@ def fake_index(tiny_corpus, tmp_path) -> Index:
 def test_hits_are_frozen_dataclasses_best_first(fake_index):
     hits = fake_index.retrieve("sourdough bread croissants harbour", k=3)
     assert [type(h) for h in hits] == [Hit] * 3
-    assert hits[0].source == "sub/beta.md" and hits[0].paragraph == 2 and hits[0].line == 2
+    assert hits[0].source == "sub/beta.md" and hits[0].paragraph == 1 and hits[0].line == 2
+    assert hits[0].section == ("Beta Bakery",) and hits[0].citation().startswith("Beta Bakery — sub/beta.md › Beta Bakery ¶1, line 2")
     assert hits[0].title == "Beta Bakery"
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     with pytest.raises(dataclasses.FrozenInstanceError):
         hits[0].score = 1.0
-    assert set(hits[0].to_dict()) == {"text", "source", "title", "paragraph", "line", "start", "end", "score", "highlight"}
+    assert set(hits[0].to_dict()) == {
+        "text", "source", "title", "paragraph", "line", "start", "end", "score", "highlight", "section", "page", "copies"
+    }
     for hit in hits:  # the highlight is an exact substring of the passage, with offsets into the file
         assert hit.highlight.text in hit.text and hit.start <= hit.highlight.start < hit.highlight.end <= hit.end
 
 
 def test_k_larger_than_the_index_returns_everything(fake_index):
-    assert len(fake_index.retrieve("anything at all", k=50)) == len(fake_index) == 5
+    assert len(fake_index.retrieve("anything at all", k=50)) == len(fake_index) == 4
 
 
 @pytest.mark.parametrize(

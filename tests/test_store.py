@@ -36,14 +36,14 @@ def test_manifest_records_what_the_index_is(tiny_corpus, tmp_path):
     manifest = json.loads((index_dir / "manifest.json").read_text())
     assert manifest["format_version"] == FORMAT_VERSION
     assert manifest["model"] == "fake-bow" and manifest["dimension"] == 256
-    assert manifest["passages"] == report.passages == 5
+    assert manifest["passages"] == report.passages == 4
     assert set(manifest["files"]) == {"alpha.txt", "sub/beta.md"}
     assert all(len(h) == 64 for h in manifest["files"].values())
     assert manifest["faiss_version"] == faiss.__version__ and manifest["qa_version"] == qa.__version__
     assert manifest["created"].endswith("+00:00")
     assert 0 < manifest["abstain"]["threshold"] < 1 and manifest["abstain"]["probes"] >= 30
     index = _load(index_dir)
-    assert len(index.passages) == len(index.store) == len(index.bm25) == 5
+    assert len(index.passages) == len(index.store) == len(index.bm25) == 4
     data = sorted(p.relative_to(index_dir / manifest["data"]).as_posix() for p in (index_dir / manifest["data"]).rglob("*"))
     assert "vectors.faiss" in data and "passages.jsonl" in data and "bm25/vocab.index.json" in data
     assert not [name for name in data if name.endswith((".pkl", ".pickle"))]
@@ -83,7 +83,7 @@ def test_damaged_manifest_is_a_clear_error(tiny_corpus, tmp_path, damage):
     if damage == "format":
         manifest["format_version"] = 99
     elif damage == "count":
-        manifest["passages"] = 4
+        manifest["passages"] = 3
     path.write_text("{not json" if damage == "json" else json.dumps(manifest))
     with pytest.raises(QAError, match="rebuild"):
         _load(tmp_path / "idx")
