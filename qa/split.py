@@ -23,6 +23,7 @@ __all__ = ["Passage", "sentence_spans", "split_document", "word_count"]
 MIN_CHARS = 40  # shorter paragraphs (not the title) join a neighbour
 WRAP_WIDTH = 100  # a block whose lines are all at most this long (but the last) is hard-wrapped prose
 TITLE_CHARS = 150
+MAX_CHARS = 3000  # nor more characters than this in a passage (a 2 MB "word" is one unknown token)
 _TERMINAL = tuple(".!?…:;\"'”’)]")
 _LIST_ITEM = re.compile(r"\s*(?:[-*+•]\s|\d{1,3}[.)]\s|#{1,6}\s|>)")
 # A sentence ends at . ! ? or … (optionally followed by closing quotes/brackets) before whitespace and
@@ -234,34 +235,47 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
 
 
 def _fit(text, start, end, max_tokens, count_tokens) -> list[tuple[int, int]]:
-    """Cut ``text[start:end]`` into pieces of at most ``max_tokens``: whole sentences packed greedily,
-    words for a sentence that is too long by itself."""
-    if count_tokens(text[start:end]) <= max_tokens:
+    """Cut ``text[start:end]`` into pieces of at most ``max_tokens`` (and ``MAX_CHARS``): whole sentences
+    packed greedily, words for a sentence that is too long by itself. Each unit is counted once and
+    pieces are packed by the sum of their units' counts (word-piece counts add up across whitespace), so
+    a huge paragraph costs time in proportion to its length."""
+    if end - start <= MAX_CHARS and count_tokens(text[start:end]) <= max_tokens:
         return [(start, end)]
-    units: list[tuple[int, int]] = []
+    too_many = max_tokens + 1
+    units: list[tuple[int, int, int]] = []  # start, end, tokens
     for s, e in sentence_spans(text, start, end):
-        if count_tokens(text[s:e]) <= max_tokens:
-            units.append((s, e))
-        else:
-            for word in _WORD.finditer(text, s, e):
+        n = count_tokens(text[s:e]) if e - s <= MAX_CHARS else too_many
+        if n <= max_tokens:
+            units.append((s, e, n))
+            continue
+        counted: dict[str, int] = {}  # words repeat: count each once
+        for word in _WORD.finditer(text, s, e):
+            w = word.group()
+            if w not in counted:
+                counted[w] = count_tokens(w) if len(w) <= MAX_CHARS else too_many
+            if counted[w] <= max_tokens:
+                units.append((word.start(), word.end(), counted[w]))
+            else:
                 units.extend(_cut_word(text, word.start(), word.end(), max_tokens, count_tokens))
-    pieces: list[tuple[int, int]] = []
-    for s, e in units:
-        if pieces and count_tokens(text[pieces[-1][0] : e]) <= max_tokens:
-            pieces[-1] = (pieces[-1][0], e)
+    pieces: list[list[int]] = []  # start, end, tokens
+    for s, e, n in units:
+        if pieces and pieces[-1][2] + n <= max_tokens and e - pieces[-1][0] <= MAX_CHARS:
+            pieces[-1][1:] = [e, pieces[-1][2] + n]
         else:
-            pieces.append((s, e))
-    return pieces
+            pieces.append([s, e, n])
+    return [(s, e) for s, e, _ in pieces]
 
 
-def _cut_word(text, start, end, max_tokens, count_tokens) -> list[tuple[int, int]]:
+def _cut_word(text, start, end, max_tokens, count_tokens) -> list[tuple[int, int, int]]:
     """A "word" too long for the model (a URL, base64…) is cut into character runs that fit."""
     pieces = []
     while start < end:
-        size = end - start
-        while size > 1 and count_tokens(text[start : start + size]) > max_tokens:
+        size = min(end - start, MAX_CHARS)
+        n = count_tokens(text[start : start + size])
+        while size > 1 and n > max_tokens:
             size = max(1, size * 3 // 4)
-        pieces.append((start, start + size))
+            n = count_tokens(text[start : start + size])
+        pieces.append((start, start + size, n))
         start += size
     return pieces
 

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -93,13 +95,23 @@ def test_symlink_outside_corpus_is_skipped(tmp_path):
     assert isinstance(items["inside.txt"], Document) and isinstance(items["alias.txt"], Document)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can read any file")
 def test_unreadable_file_is_skipped(tmp_path):
-    path = tmp_path / "locked.txt"
-    path.write_text("Locked\n\nNo one may read this.\n")
-    path.chmod(0)
-    (item,) = _items(tmp_path)
-    assert isinstance(item, Skip) and "cannot read" in item.reason
+    """Permissions do not stop root, so as root the corpus is read by a subprocess without the
+    capabilities that override them (setpriv, from util-linux)."""
+    root = tmp_path
+    (root / "locked.txt").write_text("Locked\n\nNo one may read this.\n")
+    (root / "locked.txt").chmod(0)
+    (root / "open.txt").write_text("Open\n\nAnyone may read this paragraph.\n")
+    code = (
+        "import sys, qa.read as r; "
+        "print('\\n'.join(f'{i.source}\\t{getattr(i, \"reason\", \"ok\")}' for i in r.read_corpus(sys.argv[1])))"
+    )
+    caps = "-dac_override,-dac_read_search"
+    unprivileged = ["setpriv", f"--bounding-set={caps}", f"--inh-caps={caps}"] if os.geteuid() == 0 else []
+    out = subprocess.run([*unprivileged, sys.executable, "-c", code, str(root)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    got = dict(line.split("\t") for line in out.stdout.strip().splitlines())
+    assert got["open.txt"] == "ok" and got["locked.txt"].startswith("cannot read (Permission denied")
 
 
 def test_broken_link_and_pipe_are_skipped_without_hanging(tmp_path):

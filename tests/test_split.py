@@ -158,3 +158,15 @@ def test_offsets_round_trip_on_the_corpus():
 def test_rejects_bad_max_tokens():
     with pytest.raises(ValueError, match="max_tokens must be > 0, got 0"):
         split_document(_doc("x"), max_tokens=0)
+
+
+def test_huge_paragraphs_are_cut_within_the_limits_in_linear_time():
+    from qa.split import MAX_CHARS
+
+    words = " ".join(f"w{n}" for n in range(100_000))  # one "sentence" of 100k words
+    blob = "x" * 1_000_000  # one "word" of 1 MB (a real tokenizer counts it as one unknown token)
+    for body in (words, blob):
+        text = "Title\n\n" + body
+        passages = split_document(Document("big.txt", text, "0" * 64, "utf-8"), max_tokens=40, count_tokens=lambda t: len(t.split()))
+        assert "".join(p.text for p in passages[1:]).replace(" ", "") == body.replace(" ", "")
+        assert all(len(p.text.split()) <= 40 and len(p.text) <= MAX_CHARS for p in passages)
