@@ -17,12 +17,14 @@ question, but no passage says "population" or "Tokyo"); the strong margin keeps 
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .bm25 import tokenize
-from .search import Hit, Index, cached_index, check_args
+from .errors import check_args
+from .search import Hit, Index, cached_index
 
 __all__ = ["PROBES", "Answer", "answer", "ask", "calibrate"]
 
@@ -106,21 +108,33 @@ def calibrate(index: Index) -> dict:
     }
 
 
-def _best_similarity(index: Index, qvec: np.ndarray) -> float:
+def _best_similarity(index: Index, qvec: np.ndarray, sources: Collection[str] | None = None) -> float:
+    if sources is not None:
+        best = index.search_dense_best(qvec, sources)
+        return best if best is not None else 0.0
     scores, _ = index.store.search(qvec, 1)
     return float(scores[0][0]) if scores.size else 0.0
 
 
-def answer(index: Index, question: str, *, history: list[str] | None = None, k: int = 5) -> Answer:
+def answer(
+    index: Index,
+    question: str,
+    *,
+    history: list[str] | None = None,
+    k: int = 5,
+    sources: Collection[str] | None = None,
+) -> Answer:
+    """:func:`ask` on a loaded index. ``sources`` restricts the search (and the abstention check) to
+    those files."""
     from .followup import resolve
 
     question = check_args(question, k)
     query = resolve(question, history or [])
-    hits = index.hits(query, k, alone=question)
+    hits = index.hits(query, k, alone=question, sources=sources)
     calibration = index.manifest.get("abstain")
     if not calibration:  # an index built before calibration existed: calibrate now, once
         calibration = index.manifest["abstain"] = calibrate(index)
-    confidence = _best_similarity(index, index.embed_query(query)) - calibration["threshold"]
+    confidence = _best_similarity(index, index.embed_query(query), sources) - calibration["threshold"]
     wanted = set(tokenize([query])[0])
     shared = any(wanted & set(words) for words in tokenize([h.title + "\n" + h.text for h in hits[:EVIDENCE_HITS]]))
     strong = confidence > STRONG * calibration.get("probe_sd", 0.0)
@@ -133,12 +147,14 @@ def ask(
     history: list[str] | None = None,
     k: int = 5,
     index_dir: str | os.PathLike | None = None,
+    sources: Collection[str] | None = None,
 ) -> Answer:
     """Answer ``question`` from the index: the best passages with highlights, and whether they answer it.
+    ``sources``: search only these files (paths as in ``Hit.source``).
 
     >>> a = qa.ask("Who won the 2018 FIFA World Cup?")   # doctest: +SKIP
     >>> a.answered
     False
     """
     check_args(question, k)
-    return answer(cached_index(index_dir), question, history=history, k=k)
+    return answer(cached_index(index_dir), question, history=history, k=k, sources=sources)

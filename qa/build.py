@@ -24,9 +24,9 @@ from .embed import Embedder, model_id
 from .errors import QAError
 from .isolate import Isolated
 from .read import FORMATS, Document, Skip, list_files, max_file_bytes, read_document
-from .search import Index, passage_ids
+from .search import Index
 from .split import Passage, split_document
-from .store import index_lock, read_manifest
+from .store import index_lock, passage_ids, read_manifest
 from .vectors import choose_kind
 
 __all__ = ["BuildReport", "Changes", "build_index", "index_corpus", "index_status"]

@@ -12,9 +12,9 @@ import os
 import re
 from pathlib import Path
 
+from .answer import Answer, answer
 from .config import find_index_dir
 from .errors import QAError
-from .answer import Answer, answer
 from .search import Hit, cached_index
 
 __all__ = ["build_app", "escape", "format_reply", "serve"]

@@ -7,9 +7,9 @@ one-call form, which keeps loaded indexes and reloads one when a newer build rep
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import threading
+from collections.abc import Collection
 from pathlib import Path
 from typing import Literal
 
@@ -19,13 +19,22 @@ from . import fuse
 from .bm25 import BM25, tokenize
 from .config import find_index_dir
 from .embed import Embedder, model_id, progress_bar
-from .errors import QAError
+from .errors import QAError, check_args
 from .hit import Highlight, Hit
 from .split import Passage
-from .store import MANIFEST, open_index, read_passages, read_texts, write_index, write_passages, write_texts
+from .store import (
+    MANIFEST,
+    open_index,
+    passage_ids,
+    read_passages,
+    read_texts,
+    write_index,
+    write_passages,
+    write_texts,
+)
 from .vectors import FaissStore, VectorStore, choose_kind
 
-__all__ = ["MODES", "Highlight", "Hit", "Index", "cached_index", "passage_ids", "retrieve"]
+__all__ = ["MODES", "Highlight", "Hit", "Index", "cached_index", "retrieve"]
 
 Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
@@ -209,31 +218,57 @@ class Index:
                     self._queries.pop(next(iter(self._queries)))  # oldest first
         return vector
 
-    def search(self, query: str, k: int, mode: Mode = "hybrid") -> list[tuple[int, float]]:
-        """(passage position, score) of the ``k`` best passages for ``query``, best first."""
+    def search(
+        self, query: str, k: int, mode: Mode = "hybrid", sources: Collection[str] | None = None
+    ) -> list[tuple[int, float]]:
+        """(passage position, score) of the ``k`` best passages for ``query``, best first; only passages
+        of the files in ``sources`` when given."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-        if not len(self):
+        allowed = self.positions_of(sources) if sources is not None else None
+        if not len(self) or (allowed is not None and not allowed.size):
             return []
         if mode == "bm25":
             scores = self.bm25.scores(query)
-            return [(int(i), float(scores[i])) for i in fuse.top_ids(scores, k)]
+            return [(int(i), float(scores[i])) for i in self._top(scores, k, allowed)]
         qvec = self.embed_query(query)
         if mode == "dense":
+            if allowed is not None:
+                scores = self.store.vectors(allowed) @ qvec
+                return [(int(allowed[i]), float(scores[i])) for i in fuse.top_ids(scores, k)]
             scores, ids = self.store.search(qvec, k)
             return [(int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
-        return self._hybrid(query, qvec, k)
+        return self._hybrid(query, qvec, k, allowed)
 
-    def _dense_candidates(self, qvec: np.ndarray, depth: int) -> np.ndarray:
+    def positions_of(self, sources: Collection[str]) -> np.ndarray:
+        """Positions of the passages of these files (a duplicate's path counts as its original's)."""
+        wanted = set(sources)
+        return np.array(
+            [i for i, p in enumerate(self.passages) if p.source in wanted or wanted.intersection(p.copies)], dtype=np.int64
+        )
+
+    def search_dense_best(self, qvec: np.ndarray, sources: Collection[str]) -> float | None:
+        """The best cosine similarity among the passages of ``sources`` (None: no such passages)."""
+        allowed = self.positions_of(sources)
+        return float((self.store.vectors(allowed) @ qvec).max()) if allowed.size else None
+
+    def _dense_candidates(self, qvec: np.ndarray, depth: int, allowed: np.ndarray | None = None) -> np.ndarray:
+        if allowed is not None:  # exact search over the chosen files' passages
+            return allowed[fuse.top_ids(self.store.vectors(allowed) @ qvec, depth)]
         return self.store.search(qvec, depth)[1][0]
 
-    def _hybrid(self, query: str, qvec: np.ndarray, k: int) -> list[tuple[int, float]]:
+    @staticmethod
+    def _top(scores: np.ndarray, depth: int, allowed: np.ndarray | None) -> np.ndarray:
+        return fuse.top_ids(scores, depth) if allowed is None else allowed[fuse.top_ids(scores[allowed], depth)]
+
+    def _hybrid(self, query: str, qvec: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """See :mod:`qa.fuse` for the method and why."""
-        depth = min(len(self), max(CANDIDATES, k))
+        size = len(self) if allowed is None else len(allowed)
+        depth = min(size, max(CANDIDATES, k))
         keyword = self.bm25.scores(query)
-        cand = np.union1d(self._dense_candidates(qvec, depth), fuse.top_ids(keyword, depth))
+        cand = np.union1d(self._dense_candidates(qvec, depth, allowed), self._top(keyword, depth, allowed))
         first = fuse.mix(self.store.vectors(cand) @ qvec, keyword[cand])
-        n_feedback = fuse.feedback_docs(len(self))
+        n_feedback = fuse.feedback_docs(size)
         if n_feedback == 0:
             return [(int(cand[i]), float(first[i])) for i in fuse.top_ids(first, k)]
         feedback = cand[fuse.top_ids(first, n_feedback)]
@@ -241,34 +276,50 @@ class Index:
         qvec2 = fuse.rocchio(qvec, self.store.vectors(feedback))
         terms = fuse.rm3_terms(tokenize([query])[0], tokenize([self.passages[i].search_text for i in feedback]))
         keyword2 = self.bm25.weighted_scores(terms)
-        cand = np.union1d(cand, np.union1d(self._dense_candidates(qvec2, depth), fuse.top_ids(keyword2, depth)))
+        more = np.union1d(self._dense_candidates(qvec2, depth, allowed), self._top(keyword2, depth, allowed))
+        cand = np.union1d(cand, more)
         final = fuse.mix(self.store.vectors(cand) @ qvec2, keyword2[cand])
         return [(int(cand[i]), float(final[i])) for i in fuse.top_ids(final, k)]
 
     # --- hits ----------------------------------------------------------------------------------------
 
     def retrieve(
-        self, question: str, k: int = 5, *, history: list[str] | None = None, mode: Mode = "hybrid"
+        self,
+        question: str,
+        k: int = 5,
+        *,
+        history: list[str] | None = None,
+        mode: Mode = "hybrid",
+        sources: Collection[str] | None = None,
     ) -> list[Hit]:
         """The ``k`` passages that best answer ``question``, best first, each with its highlight.
-        ``history`` (earlier user turns) is used when the question depends on it ("where is he based?")."""
+        ``history`` (earlier user turns) is used when the question depends on it ("where is he based?");
+        ``sources`` restricts the search to those files."""
         from .followup import resolve
 
         question = check_args(question, k)
-        return self.hits(resolve(question, history or []), k, mode=mode, alone=question)
+        return self.hits(resolve(question, history or []), k, mode=mode, alone=question, sources=sources)
 
-    def hits(self, query: str, k: int, *, mode: Mode = "hybrid", alone: str | None = None) -> list[Hit]:
+    def hits(
+        self,
+        query: str,
+        k: int,
+        *,
+        mode: Mode = "hybrid",
+        alone: str | None = None,
+        sources: Collection[str] | None = None,
+    ) -> list[Hit]:
         """Hits for ``query``. For a follow-up, ``query`` carries the conversation's topic and ``alone``
         is the question as asked: both are searched and their scores mixed, so that the topic words
         cannot drown out what the question itself asks for."""
         from .highlight import highlights
 
         if alone is None or alone == query:
-            ranked = self.search(query, k, mode)
+            ranked = self.search(query, k, mode, sources)
         else:
             depth = max(k, FOLLOWUP_DEPTH)
-            scores = dict(self.search(query, depth, mode))
-            for i, s in self.search(alone, depth, mode):
+            scores = dict(self.search(query, depth, mode, sources))
+            for i, s in self.search(alone, depth, mode, sources):
                 scores[i] = scores.get(i, 0.0) + ALONE_WEIGHT * s
             ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]
         passages = [self.passages[i] for i, _ in ranked]
@@ -277,29 +328,6 @@ class Index:
             Hit(**_fields(p), score=score, highlight=mark)
             for p, (_, score), mark in zip(passages, ranked, marks)
         ]
-
-
-def passage_ids(passages: list[Passage]) -> list[str]:
-    """Stable ids: a hash of the file and of what is embedded (title and text), so a passage keeps its id
-    (and its vector) while its file changes around it; "#2", "#3"… tell repeats in one file apart."""
-    seen: dict[str, int] = {}
-    ids = []
-    for p in passages:
-        digest = hashlib.sha256(f"{p.source}\n{p.search_text}".encode()).hexdigest()[:16]
-        seen[digest] = seen.get(digest, 0) + 1
-        ids.append(digest if seen[digest] == 1 else f"{digest}#{seen[digest]}")
-    return ids
-
-
-def check_args(question: object, k: object) -> str:
-    """The stripped question; ValueError naming the bad value for a blank question or k <= 0."""
-    if not isinstance(question, str):
-        raise ValueError(f"question must be a string, got {type(question).__name__}")
-    if not question.strip():
-        raise ValueError(f"question must not be empty or blank, got {question!r}")
-    if isinstance(k, bool) or not isinstance(k, int) or k <= 0:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
-    return question.strip()
 
 
 _loaded: dict[Path, tuple[int, Index]] = {}
@@ -329,15 +357,17 @@ def retrieve(
     *,
     history: list[str] | None = None,
     index_dir: str | os.PathLike | None = None,
+    sources: Collection[str] | None = None,
 ) -> list[Hit]:
-    """The ``k`` passages of the index that best answer ``question``, best first.
+    """The ``k`` passages of the index that best answer ``question``, best first (only from the files
+    in ``sources`` when given).
 
     >>> import qa
     >>> qa.retrieve("Where is Ardavan Hatami based?", k=1)[0].highlight.text   # doctest: +SKIP
     'Ardavan Hatami, an Iranian artist based in Germany, was deeply moved by the visit to Israel.'
     """
     check_args(question, k)  # fail on bad input before loading anything
-    return cached_index(index_dir).retrieve(question, k, history=history)
+    return cached_index(index_dir).retrieve(question, k, history=history, sources=sources)
 
 
 def _fields(passage: Passage) -> dict:

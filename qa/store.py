@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -35,6 +36,7 @@ __all__ = [
     "MANIFEST",
     "index_lock",
     "open_index",
+    "passage_ids",
     "read_manifest",
     "read_passages",
     "read_texts",
@@ -91,6 +93,18 @@ def write_index(index_dir: Path, manifest: dict, write_data: Callable[[Path], No
         raise
     _remove_stale(index_dir, keep=data)
     return manifest
+
+
+def passage_ids(passages: list[Passage]) -> list[str]:
+    """Stable ids: a hash of the file and of what is embedded (title and text), so a passage keeps its id
+    (and its vector) while its file changes around it; "#2", "#3"… tell repeats in one file apart."""
+    seen: dict[str, int] = {}
+    ids = []
+    for p in passages:
+        digest = hashlib.sha256(f"{p.source}\n{p.search_text}".encode()).hexdigest()[:16]
+        seen[digest] = seen.get(digest, 0) + 1
+        ids.append(digest if seen[digest] == 1 else f"{digest}#{seen[digest]}")
+    return ids
 
 
 def write_passages(path: Path, passages: list[Passage], ids: list[str]) -> None:

@@ -130,3 +130,12 @@ def test_default_index_location(tmp_path, monkeypatch):
     monkeypatch.setenv("QA_INDEX_DIR", "/somewhere/else")
     assert find_index_dir() == Path("/somewhere/else")
     assert find_index_dir("explicit") == Path("explicit")
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+def test_search_can_be_restricted_to_chosen_files(fake_index, mode):
+    everywhere = fake_index.retrieve("sourdough bread croissants harbour", k=4, mode=mode)
+    assert everywhere[0].source == "sub/beta.md"
+    only_alpha = fake_index.retrieve("sourdough bread croissants harbour", k=4, mode=mode, sources=["alpha.txt"])
+    assert only_alpha and {h.source for h in only_alpha} == {"alpha.txt"}
+    assert fake_index.retrieve("bread", k=3, mode=mode, sources=["no-such-file.txt"]) == []
