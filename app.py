@@ -1,4 +1,5 @@
-"""Start the web chat over corpus/: build the index first if it is missing or stale.
+"""Start the web chat over corpus/ (and the HTTP API); index it in the background if the index is
+missing or stale -- the page says so until it is done.
 
     python app.py [--host 127.0.0.1] [--port 7860] [--corpus corpus] [--index-dir index]
 """
@@ -22,15 +23,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from qa import QAError, build_index, index_status
-    from qa.chat import serve
+    from qa.server import serve
 
     try:
         status = index_status(args.corpus, args.index_dir)
-        if status != "fresh":
-            print(f"qa: index {status}; indexing {args.corpus} …", flush=True)
-            new_model = status.startswith("stale: built with")  # vectors of another model cannot be kept
-            print(build_index(args.corpus, args.index_dir, progress=True, rebuild=new_model).summary(), flush=True)
-        serve(args.index_dir, host=args.host, port=args.port)
+        if status.startswith("stale: built with"):  # vectors of another model cannot be kept: rebuild first
+            print(f"qa: index {status}; rebuilding {args.corpus} …", flush=True)
+            print(build_index(args.corpus, args.index_dir, progress=True, rebuild=True).summary(), flush=True)
+        elif status != "fresh":
+            print(f"qa: index {status}; indexing {args.corpus} in the background …", flush=True)
+        serve(args.index_dir, host=args.host, port=args.port, corpus_dir=args.corpus, sync_on_start=status != "fresh")
     except (QAError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -1,6 +1,8 @@
 """The web chat (gradio): a question in; the answering sentence with its citation out, then the
 supporting passages -- or a plain "the documents do not contain the answer". Follow-up questions use
-the conversation; every reply says what was searched.
+the conversation; every reply says what was searched. Each citation opens to show the passage in its
+document; the search can be limited to chosen documents; documents can be uploaded (indexed in the
+background, see :mod:`qa.indexer`). :mod:`qa.server` serves it with the HTTP API.
 
 Corpus text is untrusted. Every piece of it (text, title, file name) goes through :func:`escape`, so
 HTML, scripts, markdown images and links inside a document are shown as the characters they are.
@@ -15,9 +17,13 @@ from pathlib import Path
 from .answer import Answer, answer
 from .config import find_index_dir
 from .errors import QAError
-from .search import Hit, cached_index
+from .indexer import DEFAULT_MAX_UPLOAD_MB, Indexer
+from .read import FORMATS
+from .search import Hit, Index, cached_index
 
-__all__ = ["build_app", "escape", "format_reply", "serve"]
+__all__ = ["build_app", "context_markdown", "escape", "format_reply", "reply_messages"]
+
+MAX_PASSAGES = 20
 
 # CommonMark lets any ASCII punctuation be escaped with a backslash; these are the characters that
 # start markup in gradio's renderer (links, images, emphasis, code, lists, headings, tables, math,
@@ -98,6 +104,34 @@ def _user_turns(history: list) -> list[str]:
     return turns
 
 
+def context_markdown(index: Index, hit: Hit) -> str:
+    """The passage in its document: the paragraph before, the passage (its highlight in bold), the
+    paragraph after -- all escaped."""
+    at = index.position(hit.source, hit.start)
+    parts = []
+    if at is not None and at > 0 and index.passages[at - 1].source == hit.source:
+        parts.append(_plain_quote(index.passages[at - 1].text))
+    parts.append(_quote(hit))
+    if at is not None and at + 1 < len(index.passages) and index.passages[at + 1].source == hit.source:
+        parts.append(_plain_quote(index.passages[at + 1].text))
+    return "\n\n".join(parts)
+
+
+def _plain_quote(text: str) -> str:
+    return "\n".join("> " + line if line.strip() else ">" for line in escape(text).split("\n"))
+
+
+def reply_messages(index: Index, result: Answer) -> list[dict]:
+    """The reply, then one collapsed "in context" message per cited passage (opened with a click)."""
+    messages = [{"role": "assistant", "content": format_reply(result)}]
+    for n, hit in enumerate(result.hits, 1):
+        title = f"[{n}] {hit.citation()} — in context"
+        messages.append(
+            {"role": "assistant", "content": context_markdown(index, hit), "metadata": {"title": title, "status": "done"}}
+        )
+    return messages
+
+
 def _examples(manifest: dict) -> list[str]:
     files = manifest.get("files", {})
     seed = {"000_ec1e6d9161bd9899.txt", "001_a1be916fc4c24177.txt", "002_14c79f4b99af8c32.txt"}
@@ -106,50 +140,116 @@ def _examples(manifest: dict) -> list[str]:
     return []
 
 
-def build_app(index_dir: str | os.PathLike | None = None, *, k: int = 5):
-    """The gradio app over the index in ``index_dir``. Raises QAError when there is no usable index."""
+def build_app(
+    index_dir: str | os.PathLike | None = None,
+    *,
+    indexer: Indexer | None = None,
+    k: int = 5,
+    max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
+):
+    """The gradio app over the index in ``index_dir``. With an ``indexer``, documents can be uploaded
+    and the index may still be being built. Raises QAError when there is no index and no indexer."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
 
     index_dir = find_index_dir(index_dir).resolve()
-    index = cached_index(index_dir)  # fail now, not at the first question, if there is no index
-    index.embedder.model  # load the model before the first visitor waits for it
 
-    def reply(message: str, history: list) -> str:
+    def loaded() -> Index | None:
+        try:
+            return cached_index(index_dir)
+        except QAError:
+            if indexer is None:
+                raise
+            return None
+
+    index = loaded()
+    if index is not None:
+        index.embedder.model  # load the model before the first visitor waits for it
+
+    def documents() -> list[str]:
+        current = loaded()
+        return sorted({p.source for p in current.passages}) if current is not None else []
+
+    def status_text() -> str:
+        current, state = loaded(), indexer.status if indexer else None
+        if current is None:
+            line = "**No index yet.** " + ("It is being built; ask in a moment." if state and state.busy else "")
+        else:
+            files = len(current.manifest.get("files", {}))
+            line = f"{len(current)} passages from {files} documents ({escape(Path(current.manifest.get('corpus', '')).name)})."
+        if state and state.message:
+            line += f"  \n{'⏳ ' if state.busy else ''}{escape(state.message)}"
+        return line
+
+    def reply(message: str, history: list, passages: float, chosen: list[str] | None):
         if not message or not message.strip():
             return "Please type a question."
         try:
-            result = answer(cached_index(index_dir), message, history=_user_turns(history), k=k)
+            current = cached_index(index_dir)
         except QAError as e:
+            if indexer is not None and indexer.status.busy:
+                return "The index is being built right now; please ask again in a moment."
             return f"Sorry, the index cannot be searched right now: {escape(str(e))}"
-        return format_reply(result)
+        count = min(max(int(passages or k), 1), MAX_PASSAGES)
+        result = answer(current, message, history=_user_turns(history), k=count, sources=chosen or None)
+        messages = reply_messages(current, result)
+        if chosen:
+            messages[0]["content"] += f"\n\n<small>searched only: {escape(', '.join(chosen))}</small>"
+        return messages
+
+    def upload(files: list[str] | None):
+        if not files or indexer is None:
+            return "", None
+        saved, refused = indexer.save_uploads(files, int(max_upload_mb * 1024 * 1024))
+        if saved:
+            indexer.sync(", ".join(saved))
+        lines = [f"Added {escape(s)}; indexing it in the background." for s in saved] + [escape(r) for r in refused]
+        return "  \n".join(lines), None
+
+    def refresh(chosen: list[str] | None, known: list[str]):
+        docs = documents()
+        if docs == known:
+            return status_text(), gr.skip(), known
+        return status_text(), gr.Dropdown(choices=docs, value=[c for c in chosen or [] if c in docs]), docs
 
     chatbot = gr.Chatbot(
         label="qa",
-        height=560,
+        height=600,
         sanitize_html=True,
         render_markdown=True,
         latex_delimiters=[],
         allow_tags=False,
-        placeholder="Ask a question about your documents. Every answer cites file, paragraph and line.",
+        placeholder="Ask a question about your documents. Every answer cites file, paragraph and line, page or section.",
     )
-    return gr.ChatInterface(
-        reply,
-        chatbot=chatbot,
-        textbox=gr.Textbox(placeholder="Ask a question…", submit_btn=True, autofocus=True),
-        examples=_examples(index.manifest) or None,
-        title="qa — ask your documents",
-        description=f"{len(index)} passages from {len(index.manifest.get('files', {}))} documents "
-        f"({escape(Path(index.manifest.get('corpus', '')).name)}).",
-        api_name="chat",
-        flagging_mode="never",
-        fill_height=True,
-    )
-
-
-def serve(index_dir: str | os.PathLike | None = None, *, host: str = "127.0.0.1", port: int = 7860) -> None:
-    if not 0 < port < 65536:
-        raise ValueError(f"port must be between 1 and 65535, got {port}")
-    demo = build_app(index_dir)
-    print(f"qa: web chat on http://{host}:{port}", flush=True)
-    demo.launch(server_name=host, server_port=port, show_error=False, quiet=True)
+    with gr.Blocks(title="qa — ask your documents", fill_height=True) as demo:
+        gr.Markdown("## qa — ask your documents")
+        status = gr.Markdown(status_text(), elem_id="qa-status")
+        known = gr.State(documents())
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=280):
+                chosen = gr.Dropdown(
+                    choices=known.value, value=[], multiselect=True, label="Search only these documents",
+                    info="Leave empty to search all.", elem_id="qa-docs",
+                )  # fmt: skip
+                passages = gr.Slider(1, MAX_PASSAGES, value=k, step=1, label="Passages per answer", elem_id="qa-k")
+                if indexer is not None:
+                    files = gr.File(
+                        label=f"Add documents ({' '.join(sorted(FORMATS))}; up to {max_upload_mb:g} MB each)",
+                        file_count="multiple", file_types=sorted(FORMATS), elem_id="qa-upload",
+                    )  # fmt: skip
+                    upload_note = gr.Markdown(elem_id="qa-upload-note")
+                    files.upload(upload, inputs=files, outputs=[upload_note, files], api_visibility="private")
+            with gr.Column(scale=3):
+                gr.ChatInterface(
+                    reply,
+                    chatbot=chatbot,
+                    textbox=gr.Textbox(placeholder="Ask a question…", submit_btn=True, autofocus=True),
+                    additional_inputs=[passages, chosen],
+                    examples=[[q, k, []] for q in _examples(index.manifest)] if index is not None else None,
+                    api_name="chat",
+                    fill_height=True,
+                )
+        timer = gr.Timer(2.0)
+        timer.tick(refresh, inputs=[chosen, known], outputs=[status, chosen, known], show_progress="hidden",
+                   api_visibility="private")  # fmt: skip
+    return demo

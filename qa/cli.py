@@ -179,15 +179,25 @@ def eval_qa_cmd(
 
 @app.command("serve")
 def serve_cmd(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0: every interface).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 7860,
     index_dir: IndexDir = None,
+    corpus_dir: Annotated[
+        Optional[Path], typer.Option("--corpus", help="Folder that receives uploads. Default: the one the index was built from.")
+    ] = None,
+    uploads: Annotated[bool, typer.Option("--uploads/--no-uploads", help="Let people add documents from the page.")] = True,
+    auth: Annotated[
+        Optional[str], typer.Option("--auth", help="Require this login, user:password. Default: $QA_AUTH.")
+    ] = None,
+    auth_file: Annotated[
+        Optional[Path], typer.Option("--auth-file", help="Logins, one user:password a line. Default: $QA_AUTH_FILE.")
+    ] = None,
 ) -> None:
-    """Start the web chat on http://HOST:PORT."""
-    from .chat import serve
+    """Start the web chat on http://HOST:PORT/ and the HTTP API on /api (OpenAPI docs on /docs)."""
+    from .server import serve
 
     try:
-        serve(index_dir=index_dir, host=host, port=port)
+        serve(index_dir, host=host, port=port, corpus_dir=corpus_dir, uploads=uploads, auth=auth, auth_file=auth_file)
     except (QAError, ValueError) as e:
         raise _fail(str(e)) from None
 

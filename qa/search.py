@@ -247,6 +247,13 @@ class Index:
             [i for i, p in enumerate(self.passages) if p.source in wanted or wanted.intersection(p.copies)], dtype=np.int64
         )
 
+    def position(self, source: str, start: int) -> int | None:
+        """Where the passage of ``source`` starting at ``start`` is in :attr:`passages` (for context:
+        a file's passages are stored together, in order)."""
+        if getattr(self, "_positions", None) is None:
+            self._positions = {(p.source, p.start): i for i, p in enumerate(self.passages)}
+        return self._positions.get((source, start))
+
     def search_dense_best(self, qvec: np.ndarray, sources: Collection[str]) -> float | None:
         """The best cosine similarity among the passages of ``sources`` (None: no such passages)."""
         allowed = self.positions_of(sources)

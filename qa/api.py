@@ -1,0 +1,176 @@
+"""The HTTP API: retrieval and answers for other programs, on the same server as the web chat.
+
+    POST /api/retrieve   {"question", "k", "history", "sources"} → the hits, with citations and highlights
+    POST /api/ask        the same request → whether the documents answer it, what was searched, the hits
+    GET  /api/documents  the indexed documents with their passage counts
+    GET  /api/health     is an index loaded, and what is in it
+
+Requests and responses are pydantic models, so the OpenAPI description at ``/openapi.json`` (and the
+docs at ``/docs``) is exact. A bad request is a 4xx JSON error (``{"detail": …}``); no index yet is a 503.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Literal
+
+from fastapi import FastAPI, HTTPException
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from . import __version__
+from .answer import answer
+from .errors import QAError
+from .hit import Hit
+from .read import FORMATS
+from .search import Index, cached_index
+
+__all__ = ["build_api"]
+
+MAX_QUESTION = 2000
+MAX_K = 50
+MAX_HISTORY = 20
+
+
+class RetrieveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1, max_length=MAX_QUESTION, pattern=r"\S", description="The question.")
+    k: int = Field(5, ge=1, le=MAX_K, description="How many passages.")
+    history: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_HISTORY,
+        description="The conversation's earlier user questions, oldest first (for follow-ups).",
+    )
+    sources: list[str] | None = Field(None, max_length=1000, description="Search only these files (as in `source`).")
+
+
+class HighlightOut(BaseModel):
+    text: str
+    start: int
+    end: int
+
+
+class HitOut(BaseModel):
+    text: str
+    source: str = Field(description="File path relative to the corpus folder.")
+    title: str
+    paragraph: int
+    line: int | None = Field(description="Line in the file (.txt/.md); null for text extracted from PDF/DOCX/HTML.")
+    start: int
+    end: int
+    score: float
+    highlight: HighlightOut | None
+    section: list[str]
+    page: int | None
+    copies: list[str]
+    citation: str
+
+    @classmethod
+    def of(cls, hit: Hit) -> HitOut:
+        data = hit.to_dict()
+        return cls(**data, citation=hit.citation())
+
+
+class RetrieveResponse(BaseModel):
+    query: str = Field(description="What was searched (a follow-up carries the conversation's topic).")
+    hits: list[HitOut]
+
+
+class AskResponse(RetrieveResponse):
+    question: str
+    answered: bool = Field(description="False: the documents do not seem to contain the answer.")
+    confidence: float
+
+
+class DocumentOut(BaseModel):
+    source: str
+    format: str
+    passages: int
+    copies: list[str]
+
+
+class DocumentsResponse(BaseModel):
+    documents: list[DocumentOut]
+    skipped: dict[str, str] = Field(description="Files that could not be indexed, with the reason.")
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok"]
+    version: str
+    documents: int
+    passages: int
+    model: str | None
+    built: str | None
+
+
+class ErrorOut(BaseModel):
+    detail: str
+
+
+_ERRORS = {400: {"model": ErrorOut}, 503: {"model": ErrorOut, "description": "No index yet, or busy: retry later."}}
+
+
+def build_api(index_dir: str | os.PathLike) -> FastAPI:
+    """The API as a FastAPI app (the chat is mounted on it by :func:`qa.chat.serve`)."""
+    index_dir = Path(index_dir)
+    api = FastAPI(title="qa", version=__version__, description=__doc__.split("\n\n")[0])
+
+    def current() -> Index:
+        try:
+            return cached_index(index_dir)
+        except QAError as e:
+            raise HTTPException(503, str(e)) from None
+
+    @api.exception_handler(ValueError)
+    async def bad_value(_request, exc: ValueError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @api.post("/api/retrieve", response_model=RetrieveResponse, responses=_ERRORS, tags=["search"])
+    def retrieve(request: RetrieveRequest) -> RetrieveResponse:
+        """The passages that best answer the question, best first."""
+        result = answer(current(), request.question, history=request.history, k=request.k, sources=request.sources)
+        return RetrieveResponse(query=result.query, hits=[HitOut.of(h) for h in result.hits])
+
+    @api.post("/api/ask", response_model=AskResponse, responses=_ERRORS, tags=["search"])
+    def ask(request: RetrieveRequest) -> AskResponse:
+        """The passages, and whether they answer the question (``answered``: false means the documents
+        do not seem to contain the answer; the hits are then the closest, weak matches)."""
+        result = answer(current(), request.question, history=request.history, k=request.k, sources=request.sources)
+        return AskResponse(
+            question=result.question,
+            query=result.query,
+            answered=result.answered,
+            confidence=result.confidence,
+            hits=[HitOut.of(h) for h in result.hits],
+        )
+
+    @api.get("/api/documents", response_model=DocumentsResponse, responses=_ERRORS, tags=["index"])
+    def documents() -> DocumentsResponse:
+        """Every indexed document with its passage count; duplicates are listed as copies."""
+        index = current()
+        counts = Counter(p.source for p in index.passages)
+        copies = {p.source: list(p.copies) for p in index.passages}
+        listed = [
+            DocumentOut(source=s, format=FORMATS.get(Path(s).suffix.lower(), "txt"), passages=n, copies=copies[s])
+            for s, n in sorted(counts.items())
+        ]
+        skipped = {k: v.get("reason", "") for k, v in index.manifest.get("skipped", {}).items()}
+        return DocumentsResponse(documents=listed, skipped=skipped)
+
+    @api.get("/api/health", response_model=HealthResponse, responses=_ERRORS, tags=["index"])
+    def health() -> HealthResponse:
+        """200 when an index is loaded and searchable."""
+        index = current()
+        return HealthResponse(
+            status="ok",
+            version=__version__,
+            documents=len({p.source for p in index.passages}),
+            passages=len(index),
+            model=index.manifest.get("model"),
+            built=index.manifest.get("created"),
+        )
+
+    return api
