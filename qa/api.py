@@ -19,6 +19,7 @@ from typing import Literal
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.routing import Route
 
 from . import __version__
 from .answer import answer
@@ -173,4 +174,21 @@ def build_api(index_dir: str | os.PathLike) -> FastAPI:
             built=index.manifest.get("created"),
         )
 
+    api.router.routes.append(Route("/api/{rest:path}", _Elsewhere(api), include_in_schema=False))
     return api
+
+
+class _Elsewhere:
+    """Every other request under /api/ (any method): nothing there falls through to the chat. A known
+    path asked with another method is 405 with ``Allow``; anything else is 404."""
+
+    def __init__(self, api: FastAPI) -> None:
+        self.allowed = {r.path: sorted(r.methods) for r in api.routes if r.path.startswith("/api/") and r.methods}
+
+    async def __call__(self, scope, receive, send) -> None:
+        methods = self.allowed.get(scope["path"])
+        if methods:
+            response = JSONResponse({"detail": "method not allowed"}, 405, headers={"Allow": ", ".join(methods)})
+        else:
+            response = JSONResponse({"detail": "not found"}, 404)
+        await response(scope, receive, send)

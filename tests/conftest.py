@@ -1,7 +1,13 @@
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -68,3 +74,37 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serving(index_dir: Path, *args: str, env: dict | None = None, ready: str = "/api/health"):
+    """``qa serve`` on a free loopback port, in its own process; yields its base URL (no trailing /)."""
+    port = free_port()
+    qa = str(Path(sys.executable).with_name("qa"))
+    proc = subprocess.Popen(
+        [qa, "serve", "--port", str(port), "--index-dir", str(index_dir), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert proc.poll() is None, proc.stdout.read()
+            assert time.monotonic() < deadline, "the server did not come up"
+            try:
+                urllib.request.urlopen(url + ready, timeout=2)
+                break
+            except urllib.error.HTTPError:  # up, but answering 401/503: that is for the test to judge
+                break
+            except OSError:
+                time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()

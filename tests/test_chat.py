@@ -16,7 +16,7 @@ from qa.answer import Answer
 from qa.chat import _user_turns, escape, format_reply
 from qa.search import Highlight, Hit
 
-from conftest import free_port
+from conftest import serving
 
 HOSTILE = """# <script>window.__pwned='title'</script> Evil Title
 
@@ -74,37 +74,6 @@ def test_user_turns_come_from_the_message_history():
         {"role": "user", "content": [{"type": "file", "file": {"path": "x.png"}}]},
     ]
     assert _user_turns(history) == ["Who is Ardavan Hatami?", "Where is he based?"]
-
-
-@contextlib.contextmanager
-def serving(index_dir: Path):
-    port = free_port()
-    qa = str(Path(sys.executable).with_name("qa"))
-    proc = subprocess.Popen(
-        [qa, "serve", "--port", str(port), "--index-dir", str(index_dir)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"},
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert proc.poll() is None, proc.stdout.read()
-            assert time.monotonic() < deadline, "the server did not come up"
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.mark.slow
