@@ -16,7 +16,7 @@ from qa.answer import Answer
 from qa.chat import _user_turns, escape, format_reply
 from qa.search import Highlight, Hit
 
-from conftest import serving
+from conftest import ROOT, serving
 
 HOSTILE = """# <script>window.__pwned='title'</script> Evil Title
 
@@ -80,15 +80,22 @@ def test_user_turns_come_from_the_message_history():
 def test_chat_answers_through_gradio_client(corpus_index):
     from gradio_client import Client
 
-    with serving(corpus_index) as url:
+    with serving(corpus_index, "--no-uploads") as url:
         client = Client(url, verbose=False)
-        reply = client.predict("How many followers does the Persian Instagram account have?", api_name="/chat")
+        messages = client.predict("How many followers does the Persian Instagram account have?", 5, [], api_name="/chat")
+        reply = messages[0]["content"]
         assert reply.startswith("**Answer:** Its Persian Instagram account has half a million followers\\.")
         assert "000\\_ec1e6d9161bd9899\\.txt ¶15, line 30" in reply.split("\n")[2]
         assert reply.count("**[") == 5 and "<strong>" in reply
-        unanswerable = client.predict("Who won the 2018 FIFA World Cup?", api_name="/chat")
-        assert unanswerable.startswith("**The documents do not contain the answer to this question.**")
-        assert client.predict("   ", api_name="/chat") == "Please type a question."
+        contexts = messages[1:]  # one collapsed "in context" message per cited passage
+        assert len(contexts) == 5 and all(m["metadata"]["title"].endswith("— in context") for m in contexts)
+        assert "<strong>" in contexts[0]["content"] and contexts[0]["content"].count("> ") >= 2
+        unanswerable = client.predict("Who won the 2018 FIFA World Cup?", 5, [], api_name="/chat")
+        assert unanswerable[0]["content"].startswith("**The documents do not contain the answer to this question.**")
+        assert client.predict("   ", 5, [], api_name="/chat") == "Please type a question."
+        three = client.predict("Who is Ardavan Hatami?", 3, ["001_a1be916fc4c24177.txt"], api_name="/chat")
+        assert three[0]["content"].count("**[") == 3 and "002\\_" not in three[0]["content"]
+        assert "searched only: 001\\_a1be916fc4c24177\\.txt" in three[0]["content"]
 
 
 @pytest.fixture
@@ -114,21 +121,30 @@ def _ask(page, question: str, expect: str) -> None:
 
 
 def _screenshot(page, name: str, tmp_path: Path) -> None:
-    shots = Path(os.environ.get("QA_SCREENSHOTS", tmp_path))
+    """Screenshots for people to look at: $QA_SCREENSHOTS, else screenshots/ in the checkout."""
+    shots = Path(os.environ.get("QA_SCREENSHOTS", ROOT / "screenshots"))
     shots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shots / name), full_page=True)
 
 
 @pytest.mark.slow
 def test_followup_and_abstention_in_a_real_browser(corpus_index, browser, tmp_path):
-    with serving(corpus_index) as url:
-        page = browser.new_page(viewport={"width": 1200, "height": 1000})
+    with serving(corpus_index, "--no-uploads") as url:
+        page = browser.new_page(viewport={"width": 1300, "height": 1100})
         page.goto(url)
         _ask(page, "Who is Ardavan Hatami?", "Answer:")
+        _screenshot(page, "chat-answer-with-citations.png", tmp_path)
         _ask(page, "Where is he based?", "searched for: Ardavan Hatami: Where is he based?")
         _screenshot(page, "chat-followup.png", tmp_path)
         log = page.locator("[role=log]").first.inner_text()
         assert "based in Germany" in log and "002_14c79f4b99af8c32.txt ¶7, line 7" in log
+        # open a citation: the passage in its document, with the paragraphs around it
+        opener = page.get_by_text("002_14c79f4b99af8c32.txt ¶7, line 7 — in context").last
+        opener.click()
+        page.wait_for_timeout(800)
+        _screenshot(page, "chat-citation-in-context.png", tmp_path)
+        log = page.locator("[role=log]").first.inner_text()
+        assert "Khalili said" in log  # the paragraph before ¶7, shown only in the opened context
         _ask(page, "Who won the 2018 FIFA World Cup?", "do not contain the answer")
         _screenshot(page, "chat-not-in-documents.png", tmp_path)
         assert "weak match" in page.locator("[role=log]").first.inner_text()
@@ -140,7 +156,7 @@ def test_hostile_corpus_text_renders_inert_in_a_real_browser(tmp_path, real_embe
     corpus.mkdir()
     (corpus / "evil.md").write_text(HOSTILE)
     build_index(corpus, tmp_path / "idx", embedder=real_embedder)
-    with serving(tmp_path / "idx") as url:
+    with serving(tmp_path / "idx", "--no-uploads") as url:
         page = browser.new_page()
         requested = []
         page.on("request", lambda r: requested.append(r.url))
@@ -156,3 +172,29 @@ def test_hostile_corpus_text_renders_inert_in_a_real_browser(tmp_path, real_embe
                   "[link](javascript:window.__pwned=3)", "**bold**", "$$x^2$$", "<b>bold tag</b>", "&amp; entity"]:
         assert shown in text
     assert not [u for u in requested if "127.0.0.1:9" in u or "example.com" in u]
+
+
+@pytest.mark.slow
+def test_upload_a_document_then_ask_about_it_in_a_real_browser(tmp_path, real_embedder, browser):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "harbour.txt").write_text("Harbour notes\n\nThe harbour master keeps the tide tables in the blue office.\n")
+    build_index(corpus, tmp_path / "idx", embedder=real_embedder)
+    upload = tmp_path / "incoming" / "lighthouse.md"
+    upload.parent.mkdir()
+    upload.write_text(
+        "# Lighthouse\n\nThe Skerry Point lighthouse keeper feeds the cat <script>window.__pwned=1</script> at six.\n"
+    )
+    with serving(tmp_path / "idx", "--corpus", str(corpus)) as url:
+        page = browser.new_page(viewport={"width": 1300, "height": 1100})
+        page.goto(url)
+        page.locator("#qa-upload input[type=file]").set_input_files(str(upload))
+        page.wait_for_selector("text=Added uploads/lighthouse.md", timeout=60_000)
+        page.wait_for_selector("text=2 documents", timeout=120_000)  # the status line follows the new index
+        _screenshot(page, "chat-upload.png", tmp_path)
+        _ask(page, "When does the lighthouse keeper feed the cat?", "Answer:")
+        _screenshot(page, "chat-answer-from-upload.png", tmp_path)
+        log = page.locator("[role=log]").first.inner_text()
+        assert "uploads/lighthouse.md" in log and "<script>window.__pwned=1</script>" in log
+        assert page.evaluate("window.__pwned") is None
+    assert (corpus / "uploads" / "lighthouse.md").is_file()
