@@ -39,6 +39,14 @@ def safe_name(name: str) -> str:
     return stem or "upload"
 
 
+def _describe(report) -> str:
+    """The build for visitors of the page: counts, no server paths."""
+    skipped = f", {len(report.skipped)} skipped ({'; '.join(f'{s.source}: {s.reason}' for s in report.skipped[:3])})" if report.skipped else ""
+    if not report.written:
+        return f"Index up to date: {report.files} documents, {report.passages} passages{skipped}."
+    return f"Indexed {report.files} documents, {report.passages} passages ({report.embedded} newly embedded){skipped}."
+
+
 class Indexer:
     def __init__(self, corpus_dir: str | Path, index_dir: str | Path, *, embedder=None) -> None:
         self.corpus_dir, self.index_dir = Path(corpus_dir), Path(index_dir)
@@ -101,7 +109,7 @@ class Indexer:
         while True:
             try:
                 report = build_index(self.corpus_dir, self.index_dir, embedder=self.embedder)
-                status = Status(True, report.summary().splitlines()[0])
+                status = Status(True, _describe(report))
             except (QAError, OSError, ValueError) as e:
                 status = Status(True, f"Indexing failed: {e}", str(e))
             with self._lock:
