@@ -24,6 +24,7 @@ from .search import Hit, Index, cached_index
 __all__ = ["build_app", "context_markdown", "escape", "format_reply", "reply_messages"]
 
 MAX_PASSAGES = 20
+MAX_QUEUE = 64
 
 # CommonMark lets any ASCII punctuation be escaped with a backslash; these are the characters that
 # start markup in gradio's renderer (links, images, emphasis, code, lists, headings, tables, math,
@@ -249,6 +250,8 @@ def build_app(
                     api_name="chat",
                     fill_height=True,
                 )
+        # The chat's own queue is bounded too: beyond it, gradio tells the visitor the queue is full.
+        demo.queue(default_concurrency_limit=2, max_size=MAX_QUEUE)
         timer = gr.Timer(2.0)
         timer.tick(refresh, inputs=[chosen, known], outputs=[status, chosen, known], show_progress="hidden",
                    api_visibility="private")  # fmt: skip
