@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -296,6 +297,7 @@ def build_index(
     a new one. The index in place is replaced only once the new one is complete. ``kind`` is the vector
     store (auto: exact search for smaller corpora, an inverted file beyond; see :mod:`qa.vectors`).
     Files larger than ``max_file_mb`` (default ``$QA_MAX_FILE_MB``, else 50) are skipped."""
+    kind = _store_kind(kind)
     choose_kind(0, kind)  # a bad kind fails before any work
     cap = max_file_bytes(max_file_mb)
     began = time.perf_counter()
@@ -329,8 +331,18 @@ def build_index(
             return report(len(passages), seconds=time.perf_counter() - began, embedded=fresh, changes=changes, written=False)
         index = _index(corpus_dir, read, embedder, progress, previous, kind)
         index.save(index_dir, index.manifest)
+        if hasattr(index.store, "prune"):  # a shared store: drop what no index uses now the new one is in place
+            index.store.prune()
     changes = _changes(old, read, before, index.passages) if old else Changes()
     return report(len(index), seconds=time.perf_counter() - began, embedded=index.embedded, changes=changes)
+
+
+def _store_kind(kind: str) -> str:
+    """``$QA_STORE=milvus`` puts the vectors in Milvus unless an explicit kind says otherwise."""
+    store = os.environ.get("QA_STORE", "faiss")
+    if store not in ("faiss", "milvus"):
+        raise QAError(f"QA_STORE must be faiss or milvus, got {store!r}")
+    return "milvus" if kind == "auto" and store == "milvus" else kind
 
 
 def _previous_manifest(index_dir: Path, embedder: Embedder) -> dict | None:

@@ -44,7 +44,7 @@ def index_cmd(
     ] = False,
     index_type: Annotated[
         str,
-        typer.Option("--index-type", help="auto (exact search up to 200,000 passages, IVF-SQ8 beyond), flat, ivf or hnsw."),
+        typer.Option("--index-type", help="auto (exact search up to 200,000 passages, IVF-SQ8 beyond), flat, ivf, hnsw, or milvus ($QA_STORE=milvus, $QA_MILVUS_URI)."),
     ] = "auto",
     precision: Annotated[
         Optional[str], typer.Option("--precision", help="fp32 (default; $QA_PRECISION) or int8 (ONNX, faster).")

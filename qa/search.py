@@ -96,9 +96,15 @@ class Index:
         ids = passage_ids(passages)
         known = {} if previous is None else {pid: i for i, pid in enumerate(previous.ids)}
         kind = choose_kind(len(passages), kind)
-        store: FaissStore | None = None if kind == "ivf" else FaissStore.create(embedder.dimension, len(passages), kind)
+        if kind == "milvus":
+            store = _milvus_store(embedder, ids)
+            present = store.present(ids)  # content-addressed: these need neither embedding nor a copy
+            known = {pid: i for pid, i in known.items() if pid not in present}
+        else:
+            store = None if kind == "ivf" else FaissStore.create(embedder.dimension, len(passages), kind)
+            present = set()
         pending: list[np.ndarray] = []  # an ivf store is trained on the first TRAIN_SAMPLE vectors
-        fresh = sum(pid not in known for pid in ids)
+        fresh = sum(pid not in known and pid not in present for pid in ids)
         with progress_bar(fresh, "Embedding", enabled=progress and fresh > 0) as bar:
             for lo in range(0, len(passages), CHUNK):
                 chunk = range(lo, min(lo + CHUNK, len(passages)))
@@ -106,7 +112,7 @@ class Index:
                 old = [(n, known[ids[i]]) for n, i in enumerate(chunk) if ids[i] in known]
                 if old:
                     vectors[[n for n, _ in old]] = previous.store.vectors(np.array([j for _, j in old]))
-                new = [n for n, i in enumerate(chunk) if ids[i] not in known]
+                new = [n for n, i in enumerate(chunk) if ids[i] not in known and ids[i] not in present]
                 if new:
                     vectors[new] = embedder.encode([texts[chunk[n]] for n in new], bar=bar)
                 if store is None:
@@ -115,7 +121,10 @@ class Index:
                         continue
                     vectors = np.concatenate(pending)
                     store = FaissStore.create(embedder.dimension, len(passages), kind, training=vectors)
-                store.add(vectors)
+                if kind == "milvus":
+                    store.add(vectors, passages[chunk.start : chunk.stop])
+                else:
+                    store.add(vectors)
         store = store or FaissStore.create(embedder.dimension, 0, "flat")
         index = cls(passages, store, BM25.build(texts), embedder, ids=ids)
         index.embedded = fresh
@@ -125,7 +134,7 @@ class Index:
         """Write atomically to ``index_dir`` (holding :func:`qa.store.index_lock`)."""
 
         def write_data(folder: Path) -> None:
-            self.store.save(folder / "vectors.faiss")
+            self.store.save(folder / ("milvus.json" if getattr(self.store, "kind", "") == "milvus" else "vectors.faiss"))
             write_passages(folder / "passages.jsonl", self.passages, self.ids)
             write_texts(folder / "texts.jsonl", self.texts or {})
             self.bm25.save(folder / "bm25")
@@ -158,9 +167,15 @@ class Index:
         index_dir = find_index_dir(index_dir)
 
         def read_data(manifest: dict, folder: Path):
-            store = FaissStore.load(folder / "vectors.faiss")
+            passages, ids = read_passages(folder / "passages.jsonl")
+            if manifest.get("store") == "milvus":
+                from .milvus_store import MilvusStore
+
+                store = MilvusStore.load(folder / "milvus.json", ids)
+            else:
+                store = FaissStore.load(folder / "vectors.faiss")
             bm25 = BM25.load(folder / "bm25", len(store))
-            return (*read_passages(folder / "passages.jsonl"), store, bm25, folder / "texts.jsonl")
+            return passages, ids, store, bm25, folder / "texts.jsonl"
 
         manifest, (passages, ids, store, bm25, texts_file) = open_index(index_dir, read_data)
         if not (len(passages) == len(store) == manifest.get("passages")) or store.dimension != manifest.get(
@@ -379,3 +394,14 @@ def retrieve(
 
 def _fields(passage: Passage) -> dict:
     return {f.name: getattr(passage, f.name) for f in dataclasses.fields(passage)}
+
+
+def _milvus_store(embedder: Embedder, ids: list[str]):
+    """The Milvus store of ``$QA_MILVUS_URI``; the default collection is named after the model and
+    precision, so vectors of different models never mix."""
+    from .milvus_store import MilvusStore, milvus_settings
+
+    name = f"qa_{embedder.model_id.rsplit('/', 1)[-1]}_{getattr(embedder, 'precision', 'fp32')}"
+    uri, collection = milvus_settings(collection=os.environ.get("QA_MILVUS_COLLECTION") or "".join(
+        c if c.isalnum() else "_" for c in name)[:200])  # fmt: skip
+    return MilvusStore(uri, collection, embedder.dimension, ids)

@@ -18,7 +18,7 @@ import numpy as np
 
 __all__ = ["EXACT_LIMIT", "KINDS", "FaissStore", "VectorStore", "choose_kind"]
 
-KINDS = ("auto", "flat", "ivf", "hnsw")
+KINDS = ("auto", "flat", "ivf", "hnsw", "milvus")  # milvus: qa.milvus_store, a store outside this process
 EXACT_LIMIT = 200_000  # below this, exact search answers in well under 20 ms on two cores
 IVF_PROBE_SHARE = 1 / 48  # share of the inverted lists searched per query (recall@10 ≥ 0.95 in bench)
 IVF_TRAIN_PER_LIST = 40  # training vectors per list (faiss wants 39 at least)
