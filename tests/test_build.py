@@ -138,7 +138,7 @@ def test_index_kind_follows_corpus_size():
 
     assert choose_kind(EXACT_LIMIT) == "flat" and choose_kind(EXACT_LIMIT + 1) == "ivf"
     assert choose_kind(10, "hnsw") == "hnsw"
-    with pytest.raises(ValueError, match="index kind must be one of auto, flat, ivf, hnsw, got 'tree'"):
+    with pytest.raises(ValueError, match="index kind must be one of auto, flat, ivf, hnsw, milvus, got 'tree'"):
         choose_kind(10, "tree")
     result = CliRunner().invoke(app, ["index", ".", "--index-type", "tree"])
     assert result.exit_code == 2 and "got 'tree'" in result.output
