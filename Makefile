@@ -20,7 +20,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[test,milvus]'
+	$(PY) -m pip install --quiet -e '.[test,milvus,ray]'
 	touch $@
 
 # The browser tests drive Debian's Chromium; they are skipped (and say so) where it cannot be installed.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -53,6 +54,13 @@ def index_cmd(
         Optional[float], typer.Option("--max-file-mb", help="Skip files larger than this. Default: $QA_MAX_FILE_MB, else 50.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
+    ray: Annotated[
+        Optional[str],
+        typer.Option(
+            "--ray", metavar="[ADDRESS]",
+            help="Embed with Ray Data: alone, a local Ray instance; with an address (ray://host:10001, auto), that cluster.",
+        ),
+    ] = None,  # fmt: skip
 ) -> None:
     """Build the index of CORPUS_DIR (default: ./corpus), or bring an existing one up to date: only new
     and changed paragraphs are embedded. Files that cannot be used are skipped and listed with the reason;
@@ -62,11 +70,16 @@ def index_cmd(
 
     if not corpus_dir.is_dir():
         raise _fail(f"corpus folder not found: {corpus_dir}")
+    embedder = Embedder(model, precision=precision)
+    if ray is not None:
+        from .ray_embed import RayEmbedder
+
+        embedder = RayEmbedder(embedder, None if ray == "local" else ray)
     try:
         report = build_index(
             corpus_dir,
             index_dir,
-            embedder=Embedder(model, precision=precision),
+            embedder=embedder,
             progress=True,
             rebuild=rebuild,
             dry_run=dry_run,
@@ -77,6 +90,9 @@ def index_cmd(
         raise _fail(str(e), 1 if isinstance(e, QAError) else 2) from None
     except OSError as e:
         raise _fail(f"cannot write the index: {e.strerror or e} ({e.filename or index_dir or 'index'})") from None
+    finally:
+        if ray is not None:
+            embedder.shutdown()
     typer.echo(json.dumps(report.to_dict(), ensure_ascii=False) if as_json else report.summary())
 
 
@@ -202,8 +218,22 @@ def serve_cmd(
         raise _fail(str(e)) from None
 
 
+_RAY_ADDRESS = re.compile(r"^(auto|local|[a-z]+://\S+|[\w.-]+:\d+)$")
+
+
+def _ray_value(argv: list[str]) -> list[str]:
+    """``--ray`` may stand alone (a local Ray instance) or take an address: click options cannot take
+    an optional value, so a bare ``--ray`` becomes ``--ray local``."""
+    out = []
+    for i, arg in enumerate(argv):
+        out.append(arg)
+        if arg == "--ray" and not (i + 1 < len(argv) and _RAY_ADDRESS.match(argv[i + 1])):
+            out.append("local")
+    return out
+
+
 def main() -> None:
-    app()
+    app(args=_ray_value(sys.argv[1:]), prog_name="qa")
 
 
 if __name__ == "__main__":
