@@ -120,6 +120,10 @@ class MilvusStore:
             self.client.upsert(self.collection, rows[lo : lo + _BATCH])
         self._added += len(vectors)
 
+    def flush(self) -> None:
+        """Seal what was written: searching unsealed (growing) segments is an order of magnitude slower."""
+        self.client.flush(self.collection)
+
     def prune(self) -> int:
         """Delete the rows no passage of this index uses (call once its manifest is in place)."""
         stale, keep = [], set(self.ids)
@@ -129,6 +133,8 @@ class MilvusStore:
         iterator.close()
         for lo in range(0, len(stale), _BATCH):
             self.client.delete(self.collection, ids=stale[lo : lo + _BATCH])
+        if stale:
+            self.flush()
         return len(stale)
 
     # --- reading -------------------------------------------------------------------------------------
@@ -162,6 +168,7 @@ class MilvusStore:
         return np.array([got[pid] for pid in wanted], dtype=np.float32).reshape(len(wanted), self.dimension)
 
     def save(self, path: Path) -> None:
+        self.flush()
         path.write_text(json.dumps({"uri": self.uri, "collection": self.collection, "dimension": self.dimension}) + "\n")
 
     @classmethod

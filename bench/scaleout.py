@@ -1,0 +1,104 @@
+"""Scaling out, measured here: Milvus Lite against faiss as the vector store, Ray against one process for
+embedding -- side by side in one run on msmarco-trecdl-5k.
+
+    python bench/scaleout.py [DATASET_DIR] [--ray-passages 2000]
+
+Stores: the dataset's passages are embedded once; the same vectors go into a faiss flat index and a
+Milvus Lite collection (exact FLAT/IP). Every judged query is searched in both (dense top 10, single
+query at a time): p50/p95 latency, recall@10 of Milvus against faiss, and qa's hybrid nDCG@10 with each
+store. Embedding: the first N passages through ``Embedder.encode`` in this process and through
+:class:`qa.ray_embed.RayEmbedder` on a local Ray instance (model loading and Ray start-up excluded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from qa.embed import Embedder  # noqa: E402
+from qa.evaluate import load_beir, run_queries, score_run  # noqa: E402
+from qa.milvus_store import MilvusStore  # noqa: E402
+from qa.search import Index  # noqa: E402
+from qa.store import passage_ids  # noqa: E402
+from qa.vectors import FaissStore  # noqa: E402
+
+DEFAULT = ROOT.parent / "shared" / "benchmarks" / "msmarco-trecdl-5k"
+
+
+def timed_search(store, queries: np.ndarray, k: int = 10) -> tuple[list[float], list[np.ndarray]]:
+    times, found = [], []
+    for q in queries:
+        began = time.perf_counter()
+        _, ids = store.search(q[None, :], k)
+        times.append(time.perf_counter() - began)
+        found.append(ids[0])
+    return times, found
+
+
+def ms(values: list[float], q: float) -> str:
+    return f"{np.quantile(values, q) * 1000:.2f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dataset", type=Path, nargs="?", default=DEFAULT)
+    parser.add_argument("--ray-passages", type=int, default=2000)
+    args = parser.parse_args()
+    passages, queries, qrels = load_beir(args.dataset)
+    embedder = Embedder()
+    index = Index.build(passages, embedder, progress=True, kind="flat")
+    judged = [q for q in queries if q in qrels]
+    qvecs = embedder.encode([queries[q] for q in judged])
+
+    with tempfile.TemporaryDirectory() as tmp:
+        milvus = MilvusStore(str(Path(tmp) / "bench.db"), "bench", embedder.dimension, passage_ids(passages))
+        began = time.perf_counter()
+        all_rows = np.arange(len(passages))
+        for lo in range(0, len(passages), 1000):
+            milvus.add(index.store.vectors(all_rows[lo : lo + 1000]), passages[lo : lo + 1000])
+        milvus.flush()
+        load_s = time.perf_counter() - began
+        faiss_times, faiss_found = timed_search(index.store, qvecs)
+        milvus_times, milvus_found = timed_search(milvus, qvecs)
+        recall = np.mean([len(set(a) & set(b)) / len(a) for a, b in zip(faiss_found, milvus_found)])
+        asked = {q: queries[q] for q in judged}
+        faiss_ndcg = score_run(qrels, run_queries(index, asked, "hybrid"))["ndcg@10"]
+        on_milvus = Index(index.passages, milvus, index.bm25, embedder, ids=index.ids)
+        milvus_ndcg = score_run(qrels, run_queries(on_milvus, asked, "hybrid"))["ndcg@10"]
+
+    print(f"\n{args.dataset.name}: {len(passages)} passages, {len(judged)} judged queries, dense top 10\n")
+    print("| store | load s | p50 ms | p95 ms | recall@10 vs faiss | hybrid nDCG@10 |")
+    print("|---|---|---|---|---|---|")
+    print(f"| faiss flat (in process) | – | {ms(faiss_times, .5)} | {ms(faiss_times, .95)} | 1.000 | {faiss_ndcg:.4f} |")
+    print(f"| Milvus Lite (FLAT, IP) | {load_s:.1f} | {ms(milvus_times, .5)} | {ms(milvus_times, .95)} | {recall:.3f} | {milvus_ndcg:.4f} |")
+    print(f"\nlatency ratio Milvus Lite / faiss (p50): {np.median(milvus_times) / np.median(faiss_times):.1f}×")
+
+    from qa.ray_embed import RayEmbedder
+
+    texts = [p.search_text for p in passages[: args.ray_passages]]
+    began = time.perf_counter()
+    alone = embedder.encode(texts)
+    alone_rate = len(texts) / (time.perf_counter() - began)
+    ray = RayEmbedder(embedder)
+    ray.encode(texts[:64])  # start Ray and its actors (each loads the model)
+    began = time.perf_counter()
+    spread = ray.encode(texts)
+    ray_rate = len(texts) / (time.perf_counter() - began)
+    ray.shutdown()
+    print(f"\n| embedding {len(texts)} passages | passages/s | max abs difference |")
+    print("|---|---|---|")
+    print(f"| one process (Embedder.encode) | {alone_rate:.1f} | – |")
+    print(f"| Ray Data, local instance, {ray.actors} actors | {ray_rate:.1f} | {np.abs(alone - spread).max():.1e} |")
+    print(f"\nratio Ray / one process: {ray_rate / alone_rate:.2f}×")
+
+
+if __name__ == "__main__":
+    main()
