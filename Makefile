@@ -1,4 +1,4 @@
-# Two commands on a fresh machine:  `make run` (install, index corpus/ if needed, start the chat)
+# Two commands on a fresh machine:  `make run` (install, start the chat, index corpus/ if needed)
 # and `make test` (install, run the whole test suite).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
