@@ -28,7 +28,6 @@ from qa.evaluate import load_beir, run_queries, score_run  # noqa: E402
 from qa.milvus_store import MilvusStore  # noqa: E402
 from qa.search import Index  # noqa: E402
 from qa.store import passage_ids  # noqa: E402
-from qa.vectors import FaissStore  # noqa: E402
 
 DEFAULT = ROOT.parent / "shared" / "benchmarks" / "msmarco-trecdl-5k"
 

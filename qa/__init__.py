@@ -12,8 +12,9 @@ from .build import BuildReport, build_index, index_status  # noqa: E402
 from .embed import Embedder  # noqa: E402
 from .errors import QAError  # noqa: E402
 from .hit import Highlight, Hit  # noqa: E402
+from .loaded import retrieve  # noqa: E402
 from .read import Document, Skip, read_corpus  # noqa: E402
-from .search import Index, retrieve  # noqa: E402
+from .search import Index  # noqa: E402
 from .split import Passage, split_document  # noqa: E402
 
 __all__ = [

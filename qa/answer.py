@@ -24,7 +24,8 @@ import numpy as np
 
 from .bm25 import tokenize
 from .errors import check_args
-from .search import Hit, Index, cached_index
+from .loaded import cached_index
+from .search import Hit, Index
 
 __all__ = ["PROBES", "Answer", "answer", "ask", "calibrate"]
 

@@ -25,8 +25,9 @@ from . import __version__
 from .answer import answer
 from .errors import QAError
 from .hit import Hit
+from .loaded import cached_index
 from .read import FORMATS
-from .search import Index, cached_index
+from .search import Index
 
 __all__ = ["build_api"]
 

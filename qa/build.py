@@ -8,10 +8,9 @@ nothing is written. ``rebuild=True`` embeds everything anew; ``dry_run=True`` sa
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -20,13 +19,20 @@ import faiss
 
 from . import __version__
 from .answer import calibrate
+from .collect import (
+    Collected,
+    collect,
+    fingerprint,
+    indexed_fingerprint,
+    scan,
+    source_format,
+)
 from .config import write_index_dir
 from .embed import Embedder, model_id
 from .errors import QAError
-from .isolate import Isolated
-from .read import FORMATS, Document, Skip, list_files, max_file_bytes, read_document
+from .read import Skip, max_file_bytes
 from .search import Index
-from .split import Passage, split_document
+from .split import Passage
 from .store import index_lock, passage_ids, read_manifest
 from .vectors import choose_kind
 
@@ -110,122 +116,6 @@ class BuildReport:
         return line
 
 
-@dataclass
-class _Read:
-    """What reading a corpus gave: passages of each indexed file, and what was not indexed and why."""
-
-    passages: dict[str, list[Passage]]  # source → its passages (primary files only)
-    files: dict[str, str]  # source → sha256 of every indexed file, duplicates included
-    skipped: list[Skip]
-    duplicates: dict[str, str]  # duplicate → primary
-    warnings: dict[str, tuple[str, ...]]
-    parsed: list[str]  # files read and split this time (the others' passages were reused)
-    texts: dict[str, str] = field(default_factory=dict)  # extracted text of PDF/DOCX/HTML files
-
-    def all_passages(self) -> list[Passage]:
-        return [p for source in sorted(self.passages) for p in self.passages[source]]
-
-    def formats(self) -> dict[str, int]:
-        return dict(Counter(_format(s) for s in self.files))
-
-
-def _format(source: str) -> str:
-    return FORMATS.get(Path(source).suffix.lower(), "txt")
-
-
-def _scan(corpus_dir: Path, cap: int) -> tuple[dict[str, tuple[Path, str | None]], list[Skip]]:
-    """Each candidate file's path and sha256 (None: larger than ``cap`` bytes or unreadable, left to
-    reading to say why), and the files skipped outright (links outside the corpus, pipes…)."""
-    found, skipped = {}, []
-    for item in list_files(corpus_dir):
-        if isinstance(item, Skip):
-            skipped.append(item)
-            continue
-        source = item.relative_to(corpus_dir).as_posix()
-        try:
-            digest = None if item.stat().st_size > cap else _sha256(item)
-        except OSError:
-            digest = None
-        found[source] = (item, digest)
-    return found, skipped
-
-
-def _sha256(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
-def _read(corpus_dir: Path, embedder: Embedder, old: dict | None, previous: Index | None, scan, cap: int) -> _Read:
-    """Read and split the corpus. A file whose content is what the old index has is not parsed again:
-    its passages (or the reason it was skipped) are reused. Files with the same content are indexed
-    once, under the first path; the others are listed on its passages as copies."""
-    if not corpus_dir.is_dir():
-        raise QAError(f"corpus folder not found: {corpus_dir}")
-    found, skipped = scan
-    skipped = list(skipped)
-    old = old or {}
-    old_files, old_skipped = old.get("files", {}), old.get("skipped", {})
-    kept: dict[str, list[Passage]] = defaultdict(list)
-    for p in previous.passages if previous is not None else ():
-        kept[p.source].append(p)
-    docs: dict[str, tuple[str, list[Passage]]] = {}  # source → (sha256, passages)
-    warnings: dict[str, tuple[str, ...]] = {}
-    texts: dict[str, str] = {}
-    parsed = []
-    with Isolated() as isolated:
-        for source, (path, digest) in found.items():
-            if digest is not None and old_files.get(source) == digest and (kept.get(source) or old.get("duplicates", {}).get(source)):
-                docs[source] = (digest, kept.get(source, []))
-                if previous is not None and previous.document_text(source) is not None:
-                    texts[source] = previous.document_text(source)
-                if source in old.get("warnings", {}):
-                    warnings[source] = tuple(old["warnings"][source])
-                continue
-            if digest is not None and old_skipped.get(source, {}).get("sha256") == digest:
-                skipped.append(Skip(source, old_skipped[source]["reason"], digest))
-                continue
-            item = read_document(path, corpus_dir, max_bytes=cap, isolated=isolated)
-            if isinstance(item, Skip):
-                skipped.append(item)
-                continue
-            parsed.append(source)
-            docs[source] = (item.sha256, _split(item, embedder))
-            if item.extracted:
-                texts[source] = item.text
-            if item.warnings:
-                warnings[source] = item.warnings
-    skipped.sort(key=lambda s: s.source)
-    if not docs:
-        why = f" ({len(skipped)} skipped: {skipped[0].source}: {skipped[0].reason}…)" if skipped else ""
-        raise QAError(f"nothing to index in {corpus_dir}: no readable documents{why}")
-    return _dedupe(docs, skipped, warnings, parsed, texts, corpus_dir, embedder)
-
-
-def _dedupe(docs, skipped, warnings, parsed, texts, corpus_dir, embedder) -> _Read:
-    by_content: dict[str, list[str]] = defaultdict(list)
-    for source in sorted(docs):
-        by_content[docs[source][0]].append(source)
-    passages, duplicates = {}, {}
-    for sources in by_content.values():
-        primary, copies = sources[0], tuple(sources[1:])
-        duplicates.update({c: primary for c in copies})
-        own = docs[primary][1]
-        if not own:  # the primary was a duplicate before, so nothing was kept for it: read it now
-            item = read_document(corpus_dir / primary, corpus_dir)
-            own = _split(item, embedder) if isinstance(item, Document) else []
-            if isinstance(item, Document) and item.extracted:
-                texts[primary] = item.text
-            parsed.append(primary)
-        passages[primary] = [dataclasses.replace(p, copies=copies) for p in own]
-    files = {source: sha for source, (sha, _) in docs.items()}
-    texts = {source: text for source, text in texts.items() if source in passages}
-    return _Read(passages, files, skipped, duplicates, warnings, parsed, texts)
-
-
-def _split(doc: Document, embedder: Embedder) -> list[Passage]:
-    return split_document(doc, max_tokens=embedder.max_tokens, count_tokens=embedder.count_tokens)
-
-
 def index_corpus(
     corpus_dir: str | Path,
     *,
@@ -240,11 +130,11 @@ def index_corpus(
     embedder = embedder or Embedder()
     corpus_dir = Path(corpus_dir)
     cap = max_file_bytes()
-    read = _read(corpus_dir, embedder, None, previous, _scan(corpus_dir, cap), cap)
+    read = collect(corpus_dir, embedder, None, previous, scan(corpus_dir, cap), cap)
     return _index(corpus_dir, read, embedder, progress, previous, kind)
 
 
-def _index(corpus_dir: Path, read: _Read, embedder, progress, previous, kind) -> Index:
+def _index(corpus_dir: Path, read: Collected, embedder, progress, previous, kind) -> Index:
     index = Index.build(read.all_passages(), embedder, progress=progress, previous=previous, kind=kind)
     index.texts = read.texts
     index.manifest = {
@@ -260,7 +150,7 @@ def _index(corpus_dir: Path, read: _Read, embedder, progress, previous, kind) ->
     return index
 
 
-def _changes(old: dict, read: _Read, before: list[Passage], after: list[Passage]) -> Changes:
+def _changes(old: dict, read: Collected, before: list[Passage], after: list[Passage]) -> Changes:
     """Which files were added, changed or removed since ``old`` (a manifest), with passage counts from
     the passages ``before`` and ``after``."""
     files, now = old.get("files", {}), read.files
@@ -270,16 +160,6 @@ def _changes(old: dict, read: _Read, before: list[Passage], after: list[Passage]
         changed={s: will[s] for s in now if s in files and files[s] != now[s]},
         removed={s: was[s] for s in files if s not in now},
     )
-
-
-def _fingerprint(scan: tuple[dict, list[Skip]]) -> dict[str, str | None]:
-    found, skipped = scan
-    return {source: digest for source, (_, digest) in found.items()} | {s.source: None for s in skipped}
-
-
-def _indexed(manifest: dict) -> dict[str, str | None]:
-    """What the corpus was when ``manifest`` was written, as :func:`_fingerprint` sees a corpus."""
-    return dict(manifest.get("files", {})) | {k: v.get("sha256") for k, v in manifest.get("skipped", {}).items()}
 
 
 def build_index(
@@ -307,18 +187,18 @@ def build_index(
     embedder = embedder or Embedder()
     with index_lock(index_dir):
         old = None if rebuild else _previous_manifest(index_dir, embedder)
-        scan = _scan(corpus_dir, cap)
-        if old is not None and _fingerprint(scan) == _indexed(old):
+        scanned = scan(corpus_dir, cap)
+        if old is not None and fingerprint(scanned) == indexed_fingerprint(old):
             skipped = tuple(Skip(k, v.get("reason", ""), v.get("sha256")) for k, v in old.get("skipped", {}).items())
             files = old.get("files", {})
             return BuildReport(
                 corpus_dir, index_dir, len(files), old.get("passages", 0), skipped, time.perf_counter() - began,
-                written=False, full=False, formats=dict(Counter(map(_format, files))),
+                written=False, full=False, formats=dict(Counter(map(source_format, files))),
                 duplicates=old.get("duplicates", {}), warnings={k: tuple(v) for k, v in old.get("warnings", {}).items()},
             )  # fmt: skip
         previous = Index.load(index_dir, embedder=embedder) if old is not None else None
         before = previous.passages if previous else []
-        read = _read(corpus_dir, embedder, old, previous, scan, cap)
+        read = collect(corpus_dir, embedder, old, previous, scanned, cap)
         report = partial(
             BuildReport, corpus_dir, index_dir, len(read.files), skipped=tuple(read.skipped), full=old is None,
             formats=read.formats(), duplicates=read.duplicates, warnings=read.warnings,
@@ -376,7 +256,7 @@ def index_status(corpus_dir: str | Path, index_dir: str | Path, model: str | Non
         return "missing"
     if manifest.get("model") != model_id(model):
         return f"stale: built with {manifest.get('model')}, model is now {model_id(model)}"
-    current, indexed = _fingerprint(_scan(corpus_dir, max_file_bytes())) if corpus_dir.is_dir() else {}, _indexed(manifest)
+    current, indexed = fingerprint(scan(corpus_dir, max_file_bytes())) if corpus_dir.is_dir() else {}, indexed_fingerprint(manifest)
     changed = sorted(k for k in indexed.keys() | current.keys() if indexed.get(k) != current.get(k))
     if changed:
         more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""

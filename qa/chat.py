@@ -18,8 +18,9 @@ from .answer import Answer, answer
 from .config import find_index_dir
 from .errors import QAError
 from .indexer import DEFAULT_MAX_UPLOAD_MB, Indexer
+from .loaded import cached_index
 from .read import FORMATS
-from .search import Hit, Index, cached_index
+from .search import Hit, Index
 
 __all__ = ["build_app", "context_markdown", "escape", "format_reply", "reply_messages"]
 

@@ -2,7 +2,7 @@
 
 Uploads are saved into the corpus folder (``uploads/``) and a sync is started in a background thread,
 so no one waits for it: the chat and the API go on answering from the current index, and pick up the
-new one when its manifest is swapped in (see :func:`qa.search.cached_index`). A sync asked for while
+new one when its manifest is swapped in (see :func:`qa.loaded.cached_index`). A sync asked for while
 one runs is done right after it, once.
 """
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from .errors import QAError
 
-__all__ = ["DEFAULT_COLLECTION", "MilvusStore", "milvus_settings"]
+__all__ = ["DEFAULT_COLLECTION", "MilvusStore", "milvus_settings", "store_for"]
 
 DEFAULT_COLLECTION = "qa_passages"
 _BATCH = 1000
@@ -175,3 +175,12 @@ class MilvusStore:
     def load(cls, path: Path, ids: list[str]) -> MilvusStore:
         info = json.loads(path.read_text())
         return cls(info["uri"], info["collection"], int(info["dimension"]), ids)
+
+
+def store_for(embedder, ids: list[str]) -> MilvusStore:
+    """The Milvus store of ``$QA_MILVUS_URI``; the default collection is named after the model and
+    precision, so vectors of different models never mix."""
+    name = f"qa_{embedder.model_id.rsplit('/', 1)[-1]}_{getattr(embedder, 'precision', 'fp32')}"
+    uri, collection = milvus_settings(collection=os.environ.get("QA_MILVUS_COLLECTION") or "".join(
+        c if c.isalnum() else "_" for c in name)[:200])  # fmt: skip
+    return MilvusStore(uri, collection, embedder.dimension, ids)

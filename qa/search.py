@@ -23,7 +23,6 @@ from .errors import QAError, check_args
 from .hit import Highlight, Hit
 from .split import Passage
 from .store import (
-    MANIFEST,
     open_index,
     passage_ids,
     read_passages,
@@ -34,7 +33,7 @@ from .store import (
 )
 from .vectors import FaissStore, VectorStore, choose_kind
 
-__all__ = ["MODES", "Highlight", "Hit", "Index", "cached_index", "retrieve"]
+__all__ = ["MODES", "Highlight", "Hit", "Index"]
 
 Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
@@ -97,7 +96,9 @@ class Index:
         known = {} if previous is None else {pid: i for i, pid in enumerate(previous.ids)}
         kind = choose_kind(len(passages), kind)
         if kind == "milvus":
-            store = _milvus_store(embedder, ids)
+            from .milvus_store import store_for
+
+            store = store_for(embedder, ids)
             present = store.present(ids)  # content-addressed: these need neither embedding nor a copy
             known = {pid: i for pid, i in known.items() if pid not in present}
         else:
@@ -352,56 +353,5 @@ class Index:
         ]
 
 
-_loaded: dict[Path, tuple[int, Index]] = {}
-_loaded_lock = threading.Lock()
-
-
-def cached_index(index_dir: str | os.PathLike | None = None) -> Index:
-    """The loaded index for a folder, reloaded when its manifest has been replaced by a newer build."""
-    path = find_index_dir(index_dir).resolve()
-    with _loaded_lock:
-        try:
-            stamp = (path / MANIFEST).stat().st_mtime_ns
-        except OSError:
-            stamp = -1
-        cached = _loaded.get(path)
-        if cached is None or cached[0] != stamp:
-            index = Index.load(path)
-            if cached is not None and cached[1].embedder.model_id == index.embedder.model_id:
-                index.embedder = cached[1].embedder  # keep the model already in memory
-            _loaded[path] = (stamp, index)
-        return _loaded[path][1]
-
-
-def retrieve(
-    question: str,
-    k: int = 5,
-    *,
-    history: list[str] | None = None,
-    index_dir: str | os.PathLike | None = None,
-    sources: Collection[str] | None = None,
-) -> list[Hit]:
-    """The ``k`` passages of the index that best answer ``question``, best first (only from the files
-    in ``sources`` when given).
-
-    >>> import qa
-    >>> qa.retrieve("Where is Ardavan Hatami based?", k=1)[0].highlight.text   # doctest: +SKIP
-    'Ardavan Hatami, an Iranian artist based in Germany, was deeply moved by the visit to Israel.'
-    """
-    check_args(question, k)  # fail on bad input before loading anything
-    return cached_index(index_dir).retrieve(question, k, history=history, sources=sources)
-
-
 def _fields(passage: Passage) -> dict:
     return {f.name: getattr(passage, f.name) for f in dataclasses.fields(passage)}
-
-
-def _milvus_store(embedder: Embedder, ids: list[str]):
-    """The Milvus store of ``$QA_MILVUS_URI``; the default collection is named after the model and
-    precision, so vectors of different models never mix."""
-    from .milvus_store import MilvusStore, milvus_settings
-
-    name = f"qa_{embedder.model_id.rsplit('/', 1)[-1]}_{getattr(embedder, 'precision', 'fp32')}"
-    uri, collection = milvus_settings(collection=os.environ.get("QA_MILVUS_COLLECTION") or "".join(
-        c if c.isalnum() else "_" for c in name)[:200])  # fmt: skip
-    return MilvusStore(uri, collection, embedder.dimension, ids)

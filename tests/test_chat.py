@@ -1,12 +1,7 @@
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest

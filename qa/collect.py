@@ -1,0 +1,150 @@
+"""Collect a corpus for a build: which files there are and their hashes, then their passages -- parsed
+anew only for files whose content changed, reused from the previous index otherwise. Files with the same
+content are indexed once (the first path; the others become its passages' ``copies``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .document import Document, Skip
+from .embed import Embedder
+from .errors import QAError
+from .isolate import Isolated
+from .read import FORMATS, list_files, read_document
+from .search import Index
+from .split import Passage, split_document
+
+__all__ = ["Collected", "collect", "fingerprint", "indexed_fingerprint", "scan", "source_format"]
+
+
+@dataclass
+class Collected:
+    """What reading a corpus gave: passages of each indexed file, and what was not indexed and why."""
+
+    passages: dict[str, list[Passage]]  # source → its passages (primary files only)
+    files: dict[str, str]  # source → sha256 of every indexed file, duplicates included
+    skipped: list[Skip]
+    duplicates: dict[str, str]  # duplicate → primary
+    warnings: dict[str, tuple[str, ...]]
+    parsed: list[str]  # files read and split this time (the others' passages were reused)
+    texts: dict[str, str] = field(default_factory=dict)  # extracted text of PDF/DOCX/HTML files
+
+    def all_passages(self) -> list[Passage]:
+        return [p for source in sorted(self.passages) for p in self.passages[source]]
+
+    def formats(self) -> dict[str, int]:
+        return dict(Counter(source_format(s) for s in self.files))
+
+
+def source_format(source: str) -> str:
+    return FORMATS.get(Path(source).suffix.lower(), "txt")
+
+
+def scan(corpus_dir: Path, cap: int) -> tuple[dict[str, tuple[Path, str | None]], list[Skip]]:
+    """Each candidate file's path and sha256 (None: larger than ``cap`` bytes or unreadable, left to
+    reading to say why), and the files skipped outright (links outside the corpus, pipes…)."""
+    found, skipped = {}, []
+    for item in list_files(corpus_dir):
+        if isinstance(item, Skip):
+            skipped.append(item)
+            continue
+        source = item.relative_to(corpus_dir).as_posix()
+        try:
+            digest = None if item.stat().st_size > cap else _sha256(item)
+        except OSError:
+            digest = None
+        found[source] = (item, digest)
+    return found, skipped
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def collect(corpus_dir: Path, embedder: Embedder, old: dict | None, previous: Index | None, scanned, cap: int) -> Collected:
+    """Read and split the corpus. A file whose content is what the old index has is not parsed again:
+    its passages (or the reason it was skipped) are reused. Files with the same content are indexed
+    once, under the first path; the others are listed on its passages as copies."""
+    if not corpus_dir.is_dir():
+        raise QAError(f"corpus folder not found: {corpus_dir}")
+    found, skipped = scanned
+    skipped = list(skipped)
+    old = old or {}
+    old_files, old_skipped = old.get("files", {}), old.get("skipped", {})
+    kept: dict[str, list[Passage]] = defaultdict(list)
+    for p in previous.passages if previous is not None else ():
+        kept[p.source].append(p)
+    docs: dict[str, tuple[str, list[Passage]]] = {}  # source → (sha256, passages)
+    warnings: dict[str, tuple[str, ...]] = {}
+    texts: dict[str, str] = {}
+    parsed = []
+    with Isolated() as isolated:
+        for source, (path, digest) in found.items():
+            if digest is not None and old_files.get(source) == digest and (kept.get(source) or old.get("duplicates", {}).get(source)):
+                docs[source] = (digest, kept.get(source, []))
+                if previous is not None and previous.document_text(source) is not None:
+                    texts[source] = previous.document_text(source)
+                if source in old.get("warnings", {}):
+                    warnings[source] = tuple(old["warnings"][source])
+                continue
+            if digest is not None and old_skipped.get(source, {}).get("sha256") == digest:
+                skipped.append(Skip(source, old_skipped[source]["reason"], digest))
+                continue
+            item = read_document(path, corpus_dir, max_bytes=cap, isolated=isolated)
+            if isinstance(item, Skip):
+                skipped.append(item)
+                continue
+            parsed.append(source)
+            docs[source] = (item.sha256, _split(item, embedder))
+            if item.extracted:
+                texts[source] = item.text
+            if item.warnings:
+                warnings[source] = item.warnings
+    skipped.sort(key=lambda s: s.source)
+    if not docs:
+        why = f" ({len(skipped)} skipped: {skipped[0].source}: {skipped[0].reason}…)" if skipped else ""
+        raise QAError(f"nothing to index in {corpus_dir}: no readable documents{why}")
+    return _dedupe(docs, skipped, warnings, parsed, texts, corpus_dir, embedder)
+
+
+def _dedupe(docs, skipped, warnings, parsed, texts, corpus_dir, embedder) -> Collected:
+    by_content: dict[str, list[str]] = defaultdict(list)
+    for source in sorted(docs):
+        by_content[docs[source][0]].append(source)
+    passages, duplicates = {}, {}
+    for sources in by_content.values():
+        primary, copies = sources[0], tuple(sources[1:])
+        duplicates.update({c: primary for c in copies})
+        own = docs[primary][1]
+        if not own:  # the primary was a duplicate before, so nothing was kept for it: read it now
+            item = read_document(corpus_dir / primary, corpus_dir)
+            own = _split(item, embedder) if isinstance(item, Document) else []
+            if isinstance(item, Document) and item.extracted:
+                texts[primary] = item.text
+            parsed.append(primary)
+        passages[primary] = [dataclasses.replace(p, copies=copies) for p in own]
+    files = {source: sha for source, (sha, _) in docs.items()}
+    texts = {source: text for source, text in texts.items() if source in passages}
+    return Collected(passages, files, skipped, duplicates, warnings, parsed, texts)
+
+
+def _split(doc: Document, embedder: Embedder) -> list[Passage]:
+    return split_document(doc, max_tokens=embedder.max_tokens, count_tokens=embedder.count_tokens)
+
+
+def fingerprint(scanned: tuple[dict, list[Skip]]) -> dict[str, str | None]:
+    found, skipped = scanned
+    return {source: digest for source, (_, digest) in found.items()} | {s.source: None for s in skipped}
+
+
+def indexed_fingerprint(manifest: dict) -> dict[str, str | None]:
+    """What the corpus was when ``manifest`` was written, as :func:`fingerprint` sees a corpus."""
+    return dict(manifest.get("files", {})) | {k: v.get("sha256") for k, v in manifest.get("skipped", {}).items()}
+
+
