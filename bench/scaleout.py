@@ -6,7 +6,7 @@ embedding -- side by side in one run on msmarco-trecdl-5k.
 Stores: the dataset's passages are embedded once; the same vectors go into a faiss flat index and a
 Milvus Lite collection (exact FLAT/IP). Every judged query is searched in both (dense top 10, single
 query at a time): p50/p95 latency, recall@10 of Milvus against faiss, and qa's hybrid nDCG@10 with each
-store. Embedding: the first N passages through ``Embedder.encode`` in this process and through
+store; and keyword search by qa's BM25 against Milvus's built-in full-text BM25. Embedding: the first N passages through ``Embedder.encode`` in this process and through
 :class:`qa.ray_embed.RayEmbedder` on a local Ray instance (model loading and Ray start-up excluded).
 """
 
@@ -42,6 +42,34 @@ def timed_search(store, queries: np.ndarray, k: int = 10) -> tuple[list[float], 
     return times, found
 
 
+def milvus_bm25_run(passages, asked: dict[str, str], path: str) -> tuple[dict, list[float]]:
+    """Milvus's own full-text search (BM25 function over an analysed text field): a run of top 100."""
+    from pymilvus import DataType, Function, FunctionType, MilvusClient
+
+    client = MilvusClient(path)
+    schema = client.create_schema(auto_id=False)
+    schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=64)
+    analyzer = {"tokenizer": "standard", "filter": ["lowercase", {"type": "stop", "stop_words": ["_english_"]},
+                                                    {"type": "stemmer", "language": "english"}]}  # fmt: skip
+    schema.add_field("text", DataType.VARCHAR, max_length=65535, enable_analyzer=True, analyzer_params=analyzer)
+    schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+    schema.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["text"], output_field_names=["sparse"]))
+    index = client.prepare_index_params()
+    index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+    client.create_collection("fulltext", schema=schema, index_params=index)
+    rows = [{"id": p.source, "text": p.search_text[:60000]} for p in passages]
+    for lo in range(0, len(rows), 1000):
+        client.insert("fulltext", rows[lo : lo + 1000])
+    client.flush("fulltext")
+    run, times = {}, []
+    for qid, text in asked.items():
+        began = time.perf_counter()
+        found = client.search("fulltext", data=[text], anns_field="sparse", limit=100, output_fields=[])
+        times.append(time.perf_counter() - began)
+        run[qid] = {h["id"]: abs(float(h["distance"])) for h in found[0]} or {"-": 0.0}  # Lite reports -score
+    return run, times
+
+
 def ms(values: list[float], q: float) -> str:
     return f"{np.quantile(values, q) * 1000:.2f}"
 
@@ -72,6 +100,9 @@ def main() -> None:
         faiss_ndcg = score_run(qrels, run_queries(index, asked, "hybrid"))["ndcg@10"]
         on_milvus = Index(index.passages, milvus, index.bm25, embedder, ids=index.ids)
         milvus_ndcg = score_run(qrels, run_queries(on_milvus, asked, "hybrid"))["ndcg@10"]
+        fulltext, fulltext_times = milvus_bm25_run(passages, asked, str(Path(tmp) / "fulltext.db"))
+        milvus_bm25 = score_run(qrels, fulltext)
+        qa_bm25 = score_run(qrels, run_queries(index, asked, "bm25"))
 
     print(f"\n{args.dataset.name}: {len(passages)} passages, {len(judged)} judged queries, dense top 10\n")
     print("| store | load s | p50 ms | p95 ms | recall@10 vs faiss | hybrid nDCG@10 |")
@@ -79,6 +110,11 @@ def main() -> None:
     print(f"| faiss flat (in process) | – | {ms(faiss_times, .5)} | {ms(faiss_times, .95)} | 1.000 | {faiss_ndcg:.4f} |")
     print(f"| Milvus Lite (FLAT, IP) | {load_s:.1f} | {ms(milvus_times, .5)} | {ms(milvus_times, .95)} | {recall:.3f} | {milvus_ndcg:.4f} |")
     print(f"\nlatency ratio Milvus Lite / faiss (p50): {np.median(milvus_times) / np.median(faiss_times):.1f}×")
+    print("\n| keyword search | nDCG@10 | Recall@100 | p50 ms |")
+    print("|---|---|---|---|")
+    print(f"| qa BM25 (bm25s, Snowball stemming, stop words) | {qa_bm25['ndcg@10']:.4f} | {qa_bm25['recall@100']:.4f} | – |")
+    print(f"| Milvus full-text BM25 (standard tokenizer, stop words, stemmer) | {milvus_bm25['ndcg@10']:.4f} | "
+          f"{milvus_bm25['recall@100']:.4f} | {ms(fulltext_times, .5)} |")  # fmt: skip
 
     from qa.ray_embed import RayEmbedder
 
