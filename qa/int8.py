@@ -1,6 +1,11 @@
 """int8 encoding: the sentence-transformers model exported once to ONNX, its weights quantised to int8
 (onnxruntime dynamic quantisation), run by onnxruntime, then mean pooling and unit length as in fp32.
 
+Texts are run one at a time on one single-threaded session per core, side by side: on small matrices
+that beats one session spreading each batch over the cores (bench: 127 vs 82 passages/s on 2 cores),
+no token is padding, and since dynamic quantisation scales activations per call, a text's vector no
+longer depends on which texts share its batch.
+
 The exported model is cached (``$QA_CACHE_DIR``, default ``~/.cache/qa``) under a name derived from the
 model, so the export runs once per model and machine; it is made from the model's local files only.
 """
@@ -13,6 +18,7 @@ import os
 import shutil
 import tempfile
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -42,9 +48,12 @@ class Int8Encoder:
         self.max_length = int(model.max_seq_length)
         path = self._exported(model, model_id)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = os.cpu_count() or 1
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self.inputs = {i.name for i in self.session.get_inputs()}
+        options.intra_op_num_threads = options.inter_op_num_threads = 1
+        self.sessions = [
+            ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"]) for _ in range(os.cpu_count() or 1)
+        ]
+        self.inputs = {i.name for i in self.sessions[0].get_inputs()}
+        self._pool = ThreadPoolExecutor(len(self.sessions), thread_name_prefix="qa-int8")  # onnxruntime frees the GIL
 
     @staticmethod
     def _exported(model, model_id: str) -> Path:
@@ -99,12 +108,20 @@ class Int8Encoder:
         return target
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="np")
+        vectors: list[np.ndarray | None] = [None] * len(texts)
+        lanes = len(self.sessions)
+
+        def lane(k: int) -> None:  # texts k, k + lanes, … (longest-first input spreads evenly)
+            for i in range(k, len(texts), lanes):
+                vectors[i] = self._one(self.sessions[k], texts[i])
+
+        list(self._pool.map(lane, range(min(lanes, len(texts)))))
+        return np.stack(vectors).astype(np.float32) if texts else np.zeros((0, 0), dtype=np.float32)
+
+    def _one(self, session, text: str) -> np.ndarray:
+        batch = self.tokenizer([text], truncation=True, max_length=self.max_length, return_tensors="np")
         if "token_type_ids" not in batch:
             batch["token_type_ids"] = np.zeros_like(batch["input_ids"])
         feeds = {name: batch[name].astype(np.int64) for name in _INPUTS if name in self.inputs}
-        hidden = self.session.run(None, feeds)[0]
-        mask = batch["attention_mask"][..., None].astype(np.float32)
-        vectors = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
-        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)  # qa wants unit vectors
-        return vectors.astype(np.float32)
+        vector = session.run(None, feeds)[0][0].mean(axis=0)  # one text, no padding: every token counts
+        return vector / max(float(np.linalg.norm(vector)), 1e-12)  # qa wants unit vectors

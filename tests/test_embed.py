@@ -63,8 +63,8 @@ def test_int8_encoder_is_close_to_fp32_and_cached(real_embedder, tmp_path, monke
     assert ((a * b).sum(axis=1) > 0.97).all()
     assert len(list((tmp_path / "cache").glob("int8-*/model.onnx"))) == 1  # exported once, then reused
     again = Embedder(precision="int8").encode(texts[:1])
-    # Dynamic quantisation scales activations per batch, so a text's vector depends a little on its batch.
-    assert float(again[0] @ a[0]) > 0.99
+    # Each text is run alone, so its vector does not depend on the texts encoded with it.
+    assert np.allclose(again[0], a[0], atol=1e-6)
 
 
 @pytest.mark.slow
