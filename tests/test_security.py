@@ -16,9 +16,11 @@ from qa.indexer import Indexer, safe_name
 
 from conftest import CORPUS, serving
 
-
-def _status(url: str, *, user: str | None = None, password: str | None = None, method: str = "GET", data=None) -> int:
-    request = urllib.request.Request(url, method=method, data=data)
+def _status(
+    url: str, *, user: str | None = None, password: str | None = None, data: bytes | None = None, headers: dict | None = None
+) -> int:
+    """The HTTP status of one request (POST when there is ``data``), optionally with a login."""
+    request = urllib.request.Request(url, data=data, headers=headers or {}, method="POST" if data is not None else "GET")
     if user is not None:
         token = base64.b64encode(f"{user}:{password}".encode()).decode()
         request.add_header("Authorization", f"Basic {token}")
@@ -96,13 +98,7 @@ def test_login_protects_chat_api_uploads_and_docs(corpus_index, tmp_path):
             assert _status(url + path, user="ann", password="wrong") == 401, path
             assert _status(url + path, user="eve", password="correct horse") == 401, path
             assert _status(url + path, user="ann", password="correct horse") == 200, path
-        upload = url + "/gradio_api/upload"
-        body = b"--x\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.txt\"\r\n\r\nhello\r\n--x--\r\n"
-        request = urllib.request.Request(upload, data=body, method="POST")
-        request.add_header("Content-Type", "multipart/form-data; boundary=x")
-        with pytest.raises(urllib.error.HTTPError) as refused:
-            urllib.request.urlopen(request, timeout=30)
-        assert refused.value.code == 401
+        assert _upload(url, "a.txt", b"hello") == 401
 
 
 @pytest.mark.slow
@@ -121,13 +117,7 @@ def _upload(url: str, name: str, content: bytes) -> int:
     boundary = "qa-boundary"
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\n"
             f"Content-Type: application/octet-stream\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()  # fmt: skip
-    request = urllib.request.Request(url + "/gradio_api/upload", data=body, method="POST")
-    request.add_header("Content-Type", f"multipart/form-data; boundary={boundary}")
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status
-    except urllib.error.HTTPError as e:
-        return e.code
+    return _status(url + "/gradio_api/upload", data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
 
 
 @pytest.mark.slow
