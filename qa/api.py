@@ -26,7 +26,7 @@ from .answer import answer
 from .errors import QAError
 from .hit import Hit
 from .loaded import cached_index
-from .read import FORMATS
+from .read import format_of
 from .search import Index
 
 __all__ = ["build_api"]
@@ -156,7 +156,7 @@ def build_api(index_dir: str | os.PathLike) -> FastAPI:
         counts = Counter(p.source for p in index.passages)
         copies = {p.source: list(p.copies) for p in index.passages}
         listed = [
-            DocumentOut(source=s, format=FORMATS.get(Path(s).suffix.lower(), "txt"), passages=n, copies=copies[s])
+            DocumentOut(source=s, format=format_of(s), passages=n, copies=copies[s])
             for s, n in sorted(counts.items())
         ]
         skipped = {k: v.get("reason", "") for k, v in index.manifest.get("skipped", {}).items()}

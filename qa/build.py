@@ -19,14 +19,7 @@ import faiss
 
 from . import __version__
 from .answer import calibrate
-from .collect import (
-    Collected,
-    collect,
-    fingerprint,
-    indexed_fingerprint,
-    scan,
-    source_format,
-)
+from .collect import Collected, collect, fingerprint, format_counts, indexed_fingerprint, scan
 from .config import write_index_dir
 from .embed import Embedder, model_id
 from .errors import QAError
@@ -193,7 +186,7 @@ def build_index(
             files = old.get("files", {})
             return BuildReport(
                 corpus_dir, index_dir, len(files), old.get("passages", 0), skipped, time.perf_counter() - began,
-                written=False, full=False, formats=dict(Counter(map(source_format, files))),
+                written=False, full=False, formats=format_counts(files),
                 duplicates=old.get("duplicates", {}), warnings={k: tuple(v) for k, v in old.get("warnings", {}).items()},
             )  # fmt: skip
         previous = Index.load(index_dir, embedder=embedder) if old is not None else None

@@ -15,11 +15,11 @@ from .document import Document, Skip
 from .embed import Embedder
 from .errors import QAError
 from .isolate import Isolated
-from .read import FORMATS, list_files, read_document
+from .read import format_of, list_files, read_document
 from .search import Index
 from .split import Passage, split_document
 
-__all__ = ["Collected", "collect", "fingerprint", "indexed_fingerprint", "scan", "source_format"]
+__all__ = ["Collected", "collect", "fingerprint", "format_counts", "indexed_fingerprint", "scan"]
 
 
 @dataclass
@@ -31,18 +31,18 @@ class Collected:
     skipped: list[Skip]
     duplicates: dict[str, str]  # duplicate → primary
     warnings: dict[str, tuple[str, ...]]
-    parsed: list[str]  # files read and split this time (the others' passages were reused)
     texts: dict[str, str] = field(default_factory=dict)  # extracted text of PDF/DOCX/HTML files
 
     def all_passages(self) -> list[Passage]:
         return [p for source in sorted(self.passages) for p in self.passages[source]]
 
     def formats(self) -> dict[str, int]:
-        return dict(Counter(source_format(s) for s in self.files))
+        return format_counts(self.files)
 
 
-def source_format(source: str) -> str:
-    return FORMATS.get(Path(source).suffix.lower(), "txt")
+def format_counts(sources) -> dict[str, int]:
+    """How many of ``sources`` are of each format."""
+    return dict(Counter(map(format_of, sources)))
 
 
 def scan(corpus_dir: Path, cap: int) -> tuple[dict[str, tuple[Path, str | None]], list[Skip]]:
@@ -83,13 +83,13 @@ def collect(corpus_dir: Path, embedder: Embedder, old: dict | None, previous: In
     docs: dict[str, tuple[str, list[Passage]]] = {}  # source → (sha256, passages)
     warnings: dict[str, tuple[str, ...]] = {}
     texts: dict[str, str] = {}
-    parsed = []
     with Isolated() as isolated:
         for source, (path, digest) in found.items():
             if digest is not None and old_files.get(source) == digest and (kept.get(source) or old.get("duplicates", {}).get(source)):
                 docs[source] = (digest, kept.get(source, []))
-                if previous is not None and previous.document_text(source) is not None:
-                    texts[source] = previous.document_text(source)
+                text = previous.document_text(source) if previous is not None else None
+                if text is not None:
+                    texts[source] = text
                 if source in old.get("warnings", {}):
                     warnings[source] = tuple(old["warnings"][source])
                 continue
@@ -100,7 +100,6 @@ def collect(corpus_dir: Path, embedder: Embedder, old: dict | None, previous: In
             if isinstance(item, Skip):
                 skipped.append(item)
                 continue
-            parsed.append(source)
             docs[source] = (item.sha256, _split(item, embedder))
             if item.extracted:
                 texts[source] = item.text
@@ -110,10 +109,10 @@ def collect(corpus_dir: Path, embedder: Embedder, old: dict | None, previous: In
     if not docs:
         why = f" ({len(skipped)} skipped: {skipped[0].source}: {skipped[0].reason}…)" if skipped else ""
         raise QAError(f"nothing to index in {corpus_dir}: no readable documents{why}")
-    return _dedupe(docs, skipped, warnings, parsed, texts, corpus_dir, embedder)
+    return _dedupe(docs, skipped, warnings, texts, corpus_dir, embedder)
 
 
-def _dedupe(docs, skipped, warnings, parsed, texts, corpus_dir, embedder) -> Collected:
+def _dedupe(docs, skipped, warnings, texts, corpus_dir, embedder) -> Collected:
     by_content: dict[str, list[str]] = defaultdict(list)
     for source in sorted(docs):
         by_content[docs[source][0]].append(source)
@@ -127,11 +126,10 @@ def _dedupe(docs, skipped, warnings, parsed, texts, corpus_dir, embedder) -> Col
             own = _split(item, embedder) if isinstance(item, Document) else []
             if isinstance(item, Document) and item.extracted:
                 texts[primary] = item.text
-            parsed.append(primary)
         passages[primary] = [dataclasses.replace(p, copies=copies) for p in own]
     files = {source: sha for source, (sha, _) in docs.items()}
     texts = {source: text for source, text in texts.items() if source in passages}
-    return Collected(passages, files, skipped, duplicates, warnings, parsed, texts)
+    return Collected(passages, files, skipped, duplicates, warnings, texts)
 
 
 def _split(doc: Document, embedder: Embedder) -> list[Passage]:

@@ -27,6 +27,7 @@ __all__ = [
     "Document",
     "Skip",
     "decode",
+    "format_of",
     "list_files",
     "max_file_bytes",
     "parse",
@@ -43,6 +44,11 @@ DEFAULT_MAX_BYTES = 50 * 1024 * 1024  # $QA_MAX_FILE_MB
 _CONTROL = frozenset(chr(c) for c in range(32)) - set("\t\n\r\f")
 _MAX_CONTROL_SHARE = 0.01
 _READ_ATTEMPTS = 3
+
+
+def format_of(source: str) -> str:
+    """The format a file is read as, by its extension: txt, md, html, pdf or docx."""
+    return FORMATS.get(Path(source).suffix.lower(), "txt")
 
 
 def max_file_bytes(max_mb: float | None = None) -> int:
@@ -121,7 +127,7 @@ def read_bytes(path: Path, root: Path, *, max_bytes: int | None = None) -> tuple
 def parse(source: str, data: bytes, sha256: str, *, isolated: Isolated | None = None) -> Document | Skip:
     """A file's bytes to a Document in its format, or a Skip saying why not. ``isolated`` runs the
     PDF, DOCX and HTML parsers (one is started for this call when not given)."""
-    fmt = FORMATS.get(Path(source).suffix.lower(), "txt")
+    fmt = format_of(source)
     try:
         if fmt in ISOLATED:
             with nullcontext(isolated) if isolated else Isolated() as worker:
