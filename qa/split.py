@@ -135,20 +135,8 @@ def _joined(first: Block, second: Block) -> Block:
 
 
 def _fit_block(text: str, block: Block, max_tokens: int, count_tokens) -> list[tuple[int, int]]:
-    if block.kind == "text" or count_tokens(text[block.start : block.end]) <= max_tokens:
-        return _fit(text, block.start, block.end, max_tokens, count_tokens)
-    # Lists, code and tables: whole lines packed greedily; a line too long by itself is cut like prose.
-    pieces: list[tuple[int, int]] = []
-    pos = block.start
-    for line in text[block.start : block.end].split("\n"):
-        lo, hi = pos + len(line) - len(line.lstrip()), pos + len(line.rstrip())
-        for s, e in _fit(text, lo, hi, max_tokens, count_tokens) if lo < hi else ():
-            if pieces and count_tokens(text[pieces[-1][0] : e]) <= max_tokens:
-                pieces[-1] = (pieces[-1][0], e)
-            else:
-                pieces.append((s, e))
-        pos += len(line) + 1
-    return pieces
+    # Lists, code and tables are cut between lines (a line too long by itself is cut like prose).
+    return _fit(text, block.start, block.end, max_tokens, count_tokens, by_lines=block.kind != "text")
 
 
 def _paragraph_spans(text: str) -> list[tuple[int, int]]:
@@ -234,29 +222,36 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     return spans
 
 
-def _fit(text, start, end, max_tokens, count_tokens) -> list[tuple[int, int]]:
+def _fit(text, start, end, max_tokens, count_tokens, *, by_lines: bool = False) -> list[tuple[int, int]]:
     """Cut ``text[start:end]`` into pieces of at most ``max_tokens`` (and ``MAX_CHARS``): whole sentences
-    packed greedily, words for a sentence that is too long by itself. Each unit is counted once and
-    pieces are packed by the sum of their units' counts (word-piece counts add up across whitespace), so
-    a huge paragraph costs time in proportion to its length."""
+    (or, ``by_lines``, whole lines) packed greedily; the sentences of a line that is too long by itself,
+    the words of a sentence that is. Each unit is counted once and pieces are packed by the sum of their
+    units' counts (word-piece counts add up across whitespace), so a huge paragraph, list or code block
+    costs time in proportion to its length."""
     if end - start <= MAX_CHARS and count_tokens(text[start:end]) <= max_tokens:
         return [(start, end)]
     too_many = max_tokens + 1
     units: list[tuple[int, int, int]] = []  # start, end, tokens
-    for s, e in sentence_spans(text, start, end):
-        n = count_tokens(text[s:e]) if e - s <= MAX_CHARS else too_many
-        if n <= max_tokens:
-            units.append((s, e, n))
-            continue
-        counted: dict[str, int] = {}  # words repeat: count each once
-        for word in _WORD.finditer(text, s, e):
-            w = word.group()
-            if w not in counted:
-                counted[w] = count_tokens(w) if len(w) <= MAX_CHARS else too_many
-            if counted[w] <= max_tokens:
-                units.append((word.start(), word.end(), counted[w]))
-            else:
-                units.extend(_cut_word(text, word.start(), word.end(), max_tokens, count_tokens))
+    for ls, le in _line_spans(text, start, end) if by_lines else [(start, end)]:
+        if by_lines:
+            n = count_tokens(text[ls:le]) if le - ls <= MAX_CHARS else too_many
+            if n <= max_tokens:
+                units.append((ls, le, n))
+                continue
+        for s, e in sentence_spans(text, ls, le):
+            n = count_tokens(text[s:e]) if e - s <= MAX_CHARS else too_many
+            if n <= max_tokens:
+                units.append((s, e, n))
+                continue
+            counted: dict[str, int] = {}  # words repeat: count each once
+            for word in _WORD.finditer(text, s, e):
+                w = word.group()
+                if w not in counted:
+                    counted[w] = count_tokens(w) if len(w) <= MAX_CHARS else too_many
+                if counted[w] <= max_tokens:
+                    units.append((word.start(), word.end(), counted[w]))
+                else:
+                    units.extend(_cut_word(text, word.start(), word.end(), max_tokens, count_tokens))
     pieces: list[list[int]] = []  # start, end, tokens
     for s, e, n in units:
         if pieces and pieces[-1][2] + n <= max_tokens and e - pieces[-1][0] <= MAX_CHARS:
@@ -264,6 +259,17 @@ def _fit(text, start, end, max_tokens, count_tokens) -> list[tuple[int, int]]:
         else:
             pieces.append([s, e, n])
     return [(s, e) for s, e, _ in pieces]
+
+
+def _line_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """(start, end) of each non-blank line of ``text[start:end]``, surrounding whitespace left out."""
+    spans, pos = [], start
+    for line in text[start:end].split("\n"):
+        lo, hi = pos + len(line) - len(line.lstrip()), pos + len(line.rstrip())
+        if lo < hi:
+            spans.append((lo, hi))
+        pos += len(line) + 1
+    return spans
 
 
 def _cut_word(text, start, end, max_tokens, count_tokens) -> list[tuple[int, int, int]]:

@@ -100,3 +100,14 @@ def test_docx_headings_lists_and_title():
     safety = next(p for p in passages if "immerse" in p.text)
     assert safety.section == ("Cleaning", "Safety")
     assert any(p.text == "- Rinse twice\n- Boil once and pour away" for p in passages)
+
+
+def test_markdown_long_code_block_is_cut_between_lines_within_the_character_cap():
+    from qa.split import MAX_CHARS
+
+    code = "\n".join(f"x{n} = compute({n})" for n in range(3000))
+    source = f"# Code\n\n```python\n{code}\n```\n"
+    doc, passages = _passages("code.md", source.encode())
+    assert len(passages) > 1 and all(len(p.text) <= MAX_CHARS for p in passages)
+    for p in passages:
+        assert source[p.start - 1] == "\n" and source[p.end] == "\n"  # whole lines only
