@@ -105,14 +105,18 @@ def collect(corpus_dir: Path, embedder: Embedder, old: dict | None, previous: In
                 texts[source] = item.text
             if item.warnings:
                 warnings[source] = item.warnings
-    skipped.sort(key=lambda s: s.source)
-    if not docs:
-        why = f" ({len(skipped)} skipped: {skipped[0].source}: {skipped[0].reason}…)" if skipped else ""
-        raise QAError(f"nothing to index in {corpus_dir}: no readable documents{why}")
-    return _dedupe(docs, skipped, warnings, texts, corpus_dir, embedder)
+        skipped.sort(key=lambda s: s.source)
+        if not docs:
+            why = f" ({len(skipped)} skipped: {skipped[0].source}: {skipped[0].reason}…)" if skipped else ""
+            raise QAError(f"nothing to index in {corpus_dir}: no readable documents{why}")
+
+        def reread(source: str) -> Document | Skip:  # with the same size cap and parse worker
+            return read_document(found[source][0], corpus_dir, max_bytes=cap, isolated=isolated)
+
+        return _dedupe(docs, skipped, warnings, texts, reread, embedder)
 
 
-def _dedupe(docs, skipped, warnings, texts, corpus_dir, embedder) -> Collected:
+def _dedupe(docs, skipped, warnings, texts, reread, embedder) -> Collected:
     by_content: dict[str, list[str]] = defaultdict(list)
     for source in sorted(docs):
         by_content[docs[source][0]].append(source)
@@ -122,7 +126,7 @@ def _dedupe(docs, skipped, warnings, texts, corpus_dir, embedder) -> Collected:
         duplicates.update({c: primary for c in copies})
         own = docs[primary][1]
         if not own:  # the primary was a duplicate before, so nothing was kept for it: read it now
-            item = read_document(corpus_dir / primary, corpus_dir)
+            item = reread(primary)
             own = _split(item, embedder) if isinstance(item, Document) else []
             if isinstance(item, Document) and item.extracted:
                 texts[primary] = item.text

@@ -108,13 +108,12 @@ class Indexer:
     def _run(self) -> None:
         while True:
             try:
-                report = build_index(self.corpus_dir, self.index_dir, embedder=self.embedder)
-                status = Status(True, _describe(report))
+                message, error = _describe(build_index(self.corpus_dir, self.index_dir, embedder=self.embedder)), None
             except (QAError, OSError, ValueError) as e:
-                status = Status(True, f"Indexing failed: {e}", str(e))
+                message, error = f"Indexing failed: {e}", str(e)
             with self._lock:
                 if not self._again:
-                    self._status = Status(False, status.message, status.error)
+                    self._status = Status(False, message, error)
                     return
                 self._again = False
                 self._status = Status(True, "Indexing the newest uploads…")

@@ -65,14 +65,15 @@ def _decode(data: bytes) -> str:
 
 
 def _content_root(root):
-    for path in (".//main", ".//*[@role='main']"):
-        found = root.find(path) if "@" not in path else next(iter(root.xpath(path[1:])), None)
-        if found is not None:
-            return found
+    main = root.find(".//main")
+    if main is None:
+        main = next(iter(root.xpath("//*[@role='main']")), None)
     articles = root.findall(".//article")
-    if len(articles) == 1:
-        return articles[0]
-    return root.find("body") if root.find("body") is not None else root
+    if main is None and len(articles) == 1:
+        main = articles[0]
+    if main is None:
+        main = root.find("body")
+    return main if main is not None else root
 
 
 def _walk(content) -> tuple[str, list[Block], str]:
