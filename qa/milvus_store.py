@@ -66,6 +66,7 @@ class MilvusStore:
         self.rows = {pid: row for row, pid in enumerate(self.ids)}
         self.client = _client(uri)
         self._added = 0
+        self._present: set[str] = set()  # ids :meth:`present` found in the collection
         self._ensure_collection()
         self.client.load_collection(self.collection)
 
@@ -94,21 +95,22 @@ class MilvusStore:
         self.client.create_collection(self.collection, schema=schema, index_params=index)
 
     def present(self, ids: list[str]) -> set[str]:
-        """Which of ``ids`` the collection already holds."""
+        """Which of ``ids`` the collection already holds (remembered: :meth:`add` skips them)."""
         found: set[str] = set()
         for lo in range(0, len(ids), _BATCH):
             batch = ids[lo : lo + _BATCH]
             rows = self.client.get(self.collection, ids=batch, output_fields=["id"])
             found.update(r["id"] for r in rows)
+        self._present |= found
         return found
 
     def add(self, vectors: np.ndarray, passages=None) -> None:
-        """Store the next ``len(vectors)`` rows (upserted only where the collection lacks their id)."""
+        """Store the next ``len(vectors)`` rows. Rows whose id :meth:`present` found are skipped, so
+        their vectors need not be filled in; the others are upserted."""
         ids = self.ids[self._added : self._added + len(vectors)]
-        have = self.present(ids)
         rows = []
         for n, pid in enumerate(ids):
-            if pid in have:
+            if pid in self._present:
                 continue
             p = passages[n] if passages is not None else None
             rows.append({
