@@ -12,7 +12,6 @@ docs at ``/docs``) is exact. A bad request is a 4xx JSON error (``{"detail": …
 from __future__ import annotations
 
 import os
-from collections import Counter
 from pathlib import Path
 from typing import Literal
 
@@ -153,11 +152,9 @@ def build_api(index_dir: str | os.PathLike) -> FastAPI:
     def documents() -> DocumentsResponse:
         """Every indexed document with its passage count; duplicates are listed as copies."""
         index = current()
-        counts = Counter(p.source for p in index.passages)
         copies = {p.source: list(p.copies) for p in index.passages}
         listed = [
-            DocumentOut(source=s, format=format_of(s), passages=n, copies=copies[s])
-            for s, n in sorted(counts.items())
+            DocumentOut(source=s, format=format_of(s), passages=n, copies=copies[s]) for s, n in index.sources.items()
         ]
         skipped = {k: v.get("reason", "") for k, v in index.manifest.get("skipped", {}).items()}
         return DocumentsResponse(documents=listed, skipped=skipped)
@@ -169,7 +166,7 @@ def build_api(index_dir: str | os.PathLike) -> FastAPI:
         return HealthResponse(
             status="ok",
             version=__version__,
-            documents=len({p.source for p in index.passages}),
+            documents=len(index.sources),
             passages=len(index),
             model=index.manifest.get("model"),
             built=index.manifest.get("created"),

@@ -170,7 +170,7 @@ def build_app(
 
     def documents() -> list[str]:
         current = loaded()
-        return sorted({p.source for p in current.passages}) if current is not None else []
+        return list(current.sources) if current is not None else []
 
     def status_text() -> str:
         current, state = loaded(), indexer.status if indexer else None

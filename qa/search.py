@@ -7,8 +7,10 @@ one-call form, which keeps loaded indexes and reloads one when a newer build rep
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import threading
+from collections import Counter
 from collections.abc import Collection
 from pathlib import Path
 from typing import Literal
@@ -262,6 +264,11 @@ class Index:
         return np.array(
             [i for i, p in enumerate(self.passages) if p.source in wanted or wanted.intersection(p.copies)], dtype=np.int64
         )
+
+    @functools.cached_property
+    def sources(self) -> dict[str, int]:
+        """The indexed files, sorted, each with its number of passages (computed once per index)."""
+        return dict(sorted(Counter(p.source for p in self.passages).items()))
 
     def position(self, source: str, start: int) -> int | None:
         """Where the passage of ``source`` starting at ``start`` is in :attr:`passages` (for context:
