@@ -146,11 +146,12 @@ def build_app(
     index_dir: str | os.PathLike | None = None,
     *,
     indexer: Indexer | None = None,
+    uploads: bool = True,
     k: int = 5,
     max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
 ):
-    """The gradio app over the index in ``index_dir``. With an ``indexer``, documents can be uploaded
-    and the index may still be being built. Raises QAError when there is no index and no indexer."""
+    """The gradio app over the index in ``index_dir``. With an ``indexer``, the index may still be being
+    built, and documents can be uploaded unless ``uploads`` is False. Raises QAError when there is no index and no indexer."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
 
@@ -234,7 +235,7 @@ def build_app(
                     info="Leave empty to search all.", elem_id="qa-docs",
                 )  # fmt: skip
                 passages = gr.Slider(1, MAX_PASSAGES, value=k, step=1, label="Passages per answer", elem_id="qa-k")
-                if indexer is not None:
+                if indexer is not None and uploads:
                     files = gr.File(
                         label=f"Add documents ({' '.join(sorted(FORMATS))}; up to {max_upload_mb:g} MB each)",
                         file_count="multiple", file_types=sorted(FORMATS), elem_id="qa-upload",

@@ -51,7 +51,7 @@ def create_app(
         indexer = Indexer(corpus, index_dir)
     if indexer is None and sync_on_start:
         raise QAError(f"corpus folder not found: {corpus_dir}")
-    demo = build_app(index_dir, indexer=indexer if uploads or sync_on_start else None, max_upload_mb=max_upload_mb)
+    demo = build_app(index_dir, indexer=indexer, uploads=uploads, max_upload_mb=max_upload_mb)
     app = gr.mount_gradio_app(
         build_api(index_dir),
         demo,
