@@ -33,8 +33,10 @@ class Hit:
     copies: tuple[str, ...] = ()  # other files with the same content
 
     def locator(self) -> str:
-        """Where in the file: ``guide.md › Install › Linux ¶3, line 12`` or ``report.pdf, page 4 ¶2``."""
-        where = self.source + "".join(f" › {h}" for h in self.section)
+        """Where in the file: ``guide.md › Install › Linux ¶3, line 12`` or ``report.pdf, page 4 ¶2``.
+        A top heading that is the document's title is left out: the citation starts with the title."""
+        section = self.section[1:] if self.section[:1] == (self.title,) else self.section
+        where = self.source + "".join(f" › {h}" for h in section)
         if self.page is not None:
             where += f", page {self.page}"
         where += f" ¶{self.paragraph}"

@@ -75,7 +75,7 @@ def test_index_then_ask(tiny_corpus, tmp_path):
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(
         "Answer: The beta bakery sells sourdough bread and croissants near the harbour.\n"
-        "        [1] Beta Bakery — sub/beta.md › Beta Bakery ¶1, line 2"
+        "        [1] Beta Bakery — sub/beta.md ¶1, line 2"
     )
     assert "\n[2] " in result.stdout and "[3] " not in result.stdout
 

@@ -26,7 +26,7 @@ def test_hits_are_frozen_dataclasses_best_first(fake_index):
     hits = fake_index.retrieve("sourdough bread croissants harbour", k=3)
     assert [type(h) for h in hits] == [Hit] * 3
     assert hits[0].source == "sub/beta.md" and hits[0].paragraph == 1 and hits[0].line == 2
-    assert hits[0].section == ("Beta Bakery",) and hits[0].citation().startswith("Beta Bakery — sub/beta.md › Beta Bakery ¶1, line 2")
+    assert hits[0].section == ("Beta Bakery",) and hits[0].citation().startswith("Beta Bakery — sub/beta.md ¶1, line 2")
     assert hits[0].title == "Beta Bakery"
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     with pytest.raises(dataclasses.FrozenInstanceError):
