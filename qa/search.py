@@ -259,11 +259,19 @@ class Index:
         return self._hybrid(query, qvec, k, allowed)
 
     def positions_of(self, sources: Collection[str]) -> np.ndarray:
-        """Positions of the passages of these files (a duplicate's path counts as its original's)."""
-        wanted = set(sources)
-        return np.array(
-            [i for i, p in enumerate(self.passages) if p.source in wanted or wanted.intersection(p.copies)], dtype=np.int64
-        )
+        """Positions of the passages of these files, ascending (a duplicate's path counts as its original's)."""
+        found = [self._by_source[s] for s in set(sources) if s in self._by_source]
+        return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+
+    @functools.cached_property
+    def _by_source(self) -> dict[str, np.ndarray]:
+        """Each file's passage positions, under its own path and under the paths of its copies (built once
+        per index, so restricting a search does not scan every passage per question)."""
+        table: dict[str, list[int]] = {}
+        for i, p in enumerate(self.passages):
+            for path in (p.source, *p.copies):
+                table.setdefault(path, []).append(i)
+        return {path: np.array(positions, dtype=np.int64) for path, positions in table.items()}
 
     @functools.cached_property
     def sources(self) -> dict[str, int]:
@@ -273,9 +281,11 @@ class Index:
     def position(self, source: str, start: int) -> int | None:
         """Where the passage of ``source`` starting at ``start`` is in :attr:`passages` (for context:
         a file's passages are stored together, in order)."""
-        if getattr(self, "_positions", None) is None:
-            self._positions = {(p.source, p.start): i for i, p in enumerate(self.passages)}
-        return self._positions.get((source, start))
+        return self._by_start.get((source, start))
+
+    @functools.cached_property
+    def _by_start(self) -> dict[tuple[str, int], int]:
+        return {(p.source, p.start): i for i, p in enumerate(self.passages)}
 
     def search_dense_best(self, qvec: np.ndarray, sources: Collection[str]) -> float | None:
         """The best cosine similarity among the passages of ``sources`` (None: no such passages)."""

@@ -139,3 +139,18 @@ def test_search_can_be_restricted_to_chosen_files(fake_index, mode):
     only_alpha = fake_index.retrieve("sourdough bread croissants harbour", k=4, mode=mode, sources=["alpha.txt"])
     assert only_alpha and {h.source for h in only_alpha} == {"alpha.txt"}
     assert fake_index.retrieve("bread", k=3, mode=mode, sources=["no-such-file.txt"]) == []
+
+
+def test_restricting_to_a_duplicates_path_searches_its_original(tiny_corpus, tmp_path):
+    (tiny_corpus / "copy-of-alpha.txt").write_bytes((tiny_corpus / "alpha.txt").read_bytes())
+    build_index(tiny_corpus, tmp_path / "idx", embedder=FakeEmbedder())
+    index = Index.load(tmp_path / "idx", embedder=FakeEmbedder())
+    original = index.positions_of(["alpha.txt"])
+    assert original.size and {index.passages[i].source for i in original} == {"alpha.txt"}
+    assert list(index.positions_of(["copy-of-alpha.txt"])) == list(original)
+    assert list(index.positions_of(["alpha.txt", "copy-of-alpha.txt", "nowhere.txt"])) == list(original)
+    assert list(index.positions_of(["nowhere.txt"])) == []
+    both = index.positions_of(["alpha.txt", "sub/beta.md"])
+    assert list(both) == sorted(both) and len(both) == original.size + index.sources["sub/beta.md"]
+    hits = index.retrieve("station", k=5, sources=["copy-of-alpha.txt"])
+    assert hits and {h.source for h in hits} == {"alpha.txt"}
