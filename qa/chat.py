@@ -248,7 +248,9 @@ def build_app(
                     chatbot=chatbot,
                     textbox=gr.Textbox(placeholder="Ask a question…", submit_btn=True, autofocus=True),
                     additional_inputs=[passages, chosen],
-                    examples=[[q, k, []] for q in _examples(index.manifest)] if index is not None else None,
+                    # None for the slider and the documents: gradio then shows the questions inside the empty
+                    # chat and runs a clicked one with the visitor's current settings (values would make a table).
+                    examples=[[q, None, None] for q in _examples(index.manifest)] if index is not None else None,
                     api_name="chat",
                     fill_height=True,
                 )

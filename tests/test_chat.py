@@ -146,6 +146,25 @@ def test_followup_and_abstention_in_a_real_browser(corpus_index, browser, tmp_pa
 
 
 @pytest.mark.slow
+def test_example_questions_run_with_the_visitors_settings_in_a_real_browser(corpus_index, browser, tmp_path):
+    with serving(corpus_index, "--no-uploads") as url:
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        page.goto(url)
+        example = page.get_by_role("button", name="Who is Ardavan Hatami?")
+        example.wait_for(timeout=30_000)
+        assert page.get_by_text("Passages per answer").count() == 1  # the slider, not an examples-table column
+        _screenshot(page, "chat-start.png", tmp_path)
+        slider = page.locator("#qa-k input[type=number]")
+        slider.fill("2")
+        slider.press("Enter")
+        example.click()
+        page.wait_for_selector("text=Answer:", timeout=60_000)
+        page.wait_for_timeout(500)
+        log = page.locator("[role=log]").first.inner_text()
+        assert "Who is Ardavan Hatami?" in log and log.count("— in context") == 2
+
+
+@pytest.mark.slow
 def test_hostile_corpus_text_renders_inert_in_a_real_browser(tmp_path, real_embedder, browser):
     corpus = tmp_path / "evil"
     corpus.mkdir()
