@@ -63,6 +63,56 @@ def main(path: str) -> None:
     for name, seconds, ndcg in rows:
         score = "" if ndcg is None else f"{ndcg:.4f} ({ndcg - base:+.4f})"
         print(f"{name:34} {len(texts) / seconds:10.1f} {plain_s / seconds:8.2f}x {score:>15}")
+    gemm_ceiling()
+
+
+def cpu_flags() -> set[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    line = next((x for x in text.splitlines() if x.startswith("flags")), "")
+    return set(line.split(":", 1)[-1].split())
+
+
+def gemm_ceiling(tokens: int = 80, repeats: int = 400) -> None:
+    """What int8 can give on this CPU at all: onnxruntime's fp32 MatMul against its int8 MatMulInteger
+    (with the activation quantisation dynamic int8 adds) on the model's feed-forward shape, one thread.
+    Without VNNI (AVX2's vpmaddubsw), int8 arithmetic is about twice fp32, which caps the whole encoder."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((tokens, 384)).astype(np.float32)
+    graphs = {
+        "fp32": ([helper.make_node("MatMul", ["x", "w"], ["y"])],
+                 numpy_helper.from_array(rng.standard_normal((384, 1536)).astype(np.float32), "w")),
+        "int8": ([helper.make_node("DynamicQuantizeLinear", ["x"], ["q", "s", "z"]),
+                  helper.make_node("MatMulInteger", ["q", "w", "z"], ["i"]),
+                  helper.make_node("Cast", ["i"], ["y"], to=TensorProto.FLOAT)],
+                 numpy_helper.from_array(rng.integers(-127, 127, (384, 1536)).astype(np.int8), "w")),
+    }  # fmt: skip
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    rate = {}
+    for name, (nodes, weights) in graphs.items():
+        graph = helper.make_graph(
+            nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x.shape))],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [tokens, 1536])], [weights],
+        )  # fmt: skip
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+        session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        for _ in range(20):
+            session.run(None, {"x": x})
+        began = time.perf_counter()
+        for _ in range(repeats):
+            session.run(None, {"x": x})
+        rate[name] = 2 * tokens * 384 * 1536 * repeats / (time.perf_counter() - began) / 1e9
+    flags = cpu_flags()
+    isa = ", ".join(f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8") if f in flags) or "unknown"
+    print(f"\nint8 ceiling on this CPU ({isa}): one-thread matrix product {tokens}x384x1536, onnxruntime")
+    print(f"  fp32 {rate['fp32']:.0f} GFLOP/s, int8 {rate['int8']:.0f} GOP/s: int8 arithmetic {rate['int8'] / rate['fp32']:.2f}x fp32")
 
 
 if __name__ == "__main__":
