@@ -11,6 +11,7 @@ import os
 import sys
 import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from tqdm.auto import tqdm
 from .config import DEFAULT_MODEL, model_name
 from .errors import QAError
 
-__all__ = ["Embedder", "model_id", "progress_bar"]
+__all__ = ["Embedder", "VectorCache", "model_id", "progress_bar"]
 
 _DEFAULT_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2"}
 PRECISIONS = ("fp32", "int8")
@@ -163,3 +164,41 @@ class Embedder:
                 out[ids] = self._encode_batch([texts[i] for i in ids])
                 bar.update(len(ids))
         return out
+
+
+class VectorCache:
+    """Vectors of recently embedded texts, the least recently used dropped first (thread-safe).
+
+    Questions come back (the same question searched, highlighted and checked for abstention; the same
+    questions from many people) and so do sentences: answers on one corpus keep citing the same passages,
+    whose sentences the highlighter would otherwise embed again for every question."""
+
+    def __init__(self, size: int):
+        if size <= 0:
+            raise ValueError(f"size must be > 0, got {size}")
+        self.size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    def encode(self, texts: list[str], embedder) -> np.ndarray:
+        """``embedder.encode(texts)``, embedding only the texts not seen lately (each once)."""
+        with self._lock:
+            found = {t: self._vectors[t] for t in texts if t in self._vectors}
+            for t in found:
+                self._vectors.move_to_end(t)
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            fresh = embedder.encode(missing)
+            found.update(zip(missing, fresh, strict=True))
+            with self._lock:
+                for t, vector in zip(missing, fresh, strict=True):
+                    self._vectors[t] = vector
+                    self._vectors.move_to_end(t)
+                while len(self._vectors) > self.size:
+                    self._vectors.popitem(last=False)
+        if not texts:
+            return np.zeros((0, embedder.dimension), dtype=np.float32)
+        return np.stack([found[t] for t in texts])

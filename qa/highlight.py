@@ -7,6 +7,8 @@ thing, the words prefer the one that names what was asked about.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from .bm25 import tokenize
@@ -20,13 +22,13 @@ SHORT = 40  # a best sentence shorter than this takes its neighbour along ("He s
 
 
 def highlights(
-    question: str, question_vector: np.ndarray, passages: list[Passage], embedder
+    question: str, question_vector: np.ndarray, passages: list[Passage], encode: Callable[[list[str]], np.ndarray]
 ) -> list[Highlight]:
     """One :class:`Highlight` per passage, offsets into the passage's source file (``question_vector``
-    is the question already embedded, by the same embedder)."""
+    is the question already embedded by the model behind ``encode``)."""
     spans = [sentence_spans(p.text) or [(0, len(p.text))] for p in passages]
     sentences = [p.text[s:e] for p, ss in zip(passages, spans) for s, e in ss]
-    similarity = embedder.encode(sentences) @ question_vector
+    similarity = encode(sentences) @ question_vector
     wanted = set(tokenize([question])[0])
     words = tokenize(sentences)
     if wanted:

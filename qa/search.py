@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-import threading
 from collections import Counter
 from collections.abc import Collection
 from pathlib import Path
@@ -20,7 +19,7 @@ import numpy as np
 from . import fuse
 from .bm25 import BM25, tokenize
 from .config import find_index_dir
-from .embed import Embedder, model_id, progress_bar
+from .embed import Embedder, VectorCache, model_id, progress_bar
 from .errors import QAError, check_args
 from .hit import Highlight, Hit
 from .split import Passage
@@ -46,7 +45,7 @@ TRAIN_SAMPLE = 100_000  # vectors an ivf store is trained on
 # corpus QA file this took follow-ups answered at rank 1 from 7 to 9 of 10).
 ALONE_WEIGHT = 0.5
 FOLLOWUP_DEPTH = 50
-QUERY_CACHE = 64  # recent question vectors kept per index
+VECTOR_CACHE = 10_000  # recent question and sentence vectors kept per index (~15 MB at 384-d)
 
 
 class Index:
@@ -76,9 +75,8 @@ class Index:
         # Text extracted from PDF/DOCX/HTML files, which their passages' offsets refer to; read on first use.
         self.texts: dict[str, str] | None = {}
         self._texts_file: Path | None = None
-        # One question is embedded for search, highlighting and the abstention check: once is enough.
-        self._queries: dict[str, np.ndarray] = {}
-        self._queries_lock = threading.Lock()
+        # Questions and highlight sentences, embedded once while they keep coming back.
+        self.recent = VectorCache(VECTOR_CACHE)
 
     @classmethod
     def build(
@@ -226,15 +224,11 @@ class Index:
                 f"model {self.embedder.model_id!r} makes {self.embedder.dimension}-d vectors but the "
                 f"index holds {self.store.dimension}-d ones; re-index with 'qa index'"
             )
-        with self._queries_lock:
-            vector = self._queries.get(query)
-        if vector is None:
-            vector = self.embedder.encode([query])[0]
-            with self._queries_lock:
-                self._queries[query] = vector
-                while len(self._queries) > QUERY_CACHE:
-                    self._queries.pop(next(iter(self._queries)))  # oldest first
-        return vector
+        return self.recent.encode([query], self.embedder)[0]
+
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
+        """Vectors for texts that are not passages of the index (questions, sentences), kept a while."""
+        return self.recent.encode(texts, self.embedder)
 
     def search(
         self, query: str, k: int, mode: Mode = "hybrid", sources: Collection[str] | None = None
@@ -363,7 +357,7 @@ class Index:
                 scores[i] = scores.get(i, 0.0) + ALONE_WEIGHT * s
             ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]
         passages = [self.passages[i] for i, _ in ranked]
-        marks = highlights(query, self.embed_query(query), passages, self.embedder) if passages else []
+        marks = highlights(query, self.embed_query(query), passages, self.embed_texts) if passages else []
         return [
             Hit(**_fields(p), score=score, highlight=mark)
             for p, (_, score), mark in zip(passages, ranked, marks)

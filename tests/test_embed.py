@@ -3,8 +3,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.embed import Embedder, model_id
+from qa.embed import Embedder, VectorCache, model_id
 from qa.errors import QAError
+
+from fakes import FakeEmbedder
 
 
 def test_model_ids_are_stable_names(monkeypatch, tmp_path):
@@ -80,3 +82,21 @@ def test_int8_index_embeds_questions_with_int8_and_refuses_mixing(tiny_corpus, t
     assert index.retrieve("Who sells croissants?", k=1)[0].source == "sub/beta.md"
     with pytest.raises(QAError, match="embedded at int8 precision, not fp32; rebuild it"):
         build_index(tiny_corpus, tmp_path / "idx", embedder=Embedder())
+
+
+def test_vector_cache_embeds_each_text_once_and_forgets_the_least_recent():
+    fake = FakeEmbedder()
+    cache = VectorCache(3)
+    first = cache.encode(["a b", "c d", "a b"], fake)
+    assert fake.encoded == ["a b", "c d"]  # a repeat within one call is embedded once
+    assert np.array_equal(first, fake.encode(["a b", "c d", "a b"]))
+    fake.encoded.clear()
+    assert np.array_equal(cache.encode(["c d"], fake)[0], first[1]) and fake.encoded == []
+    cache.encode(["e", "f"], fake)  # four texts seen: "a b", used least recently, goes
+    assert len(cache) == 3
+    fake.encoded.clear()
+    cache.encode(["c d", "e", "f", "a b"], fake)
+    assert fake.encoded == ["a b"]
+    assert cache.encode([], fake).shape == (0, fake.dimension)
+    with pytest.raises(ValueError, match="size must be > 0, got 0"):
+        VectorCache(0)

@@ -8,7 +8,7 @@ from fakes import FakeEmbedder
 
 def _highlights(question: str, passages: list[Passage]):
     embedder = FakeEmbedder()
-    return highlights(question, embedder.encode([question])[0], passages, embedder)
+    return highlights(question, embedder.encode([question])[0], passages, embedder.encode)
 
 
 def _passage(text: str, start: int = 50) -> Passage:

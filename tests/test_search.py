@@ -154,3 +154,15 @@ def test_restricting_to_a_duplicates_path_searches_its_original(tiny_corpus, tmp
     assert list(both) == sorted(both) and len(both) == original.size + index.sources["sub/beta.md"]
     hits = index.retrieve("station", k=5, sources=["copy-of-alpha.txt"])
     assert hits and {h.source for h in hits} == {"alpha.txt"}
+
+
+def test_a_repeated_question_embeds_nothing_new_and_answers_the_same(tiny_corpus, tmp_path):
+    build_index(tiny_corpus, tmp_path / "idx", embedder=FakeEmbedder())
+    fake = FakeEmbedder()
+    index = Index.load(tmp_path / "idx", embedder=fake)
+    first = index.retrieve("sourdough bread croissants harbour", k=3)
+    assert "sourdough bread croissants harbour" in fake.encoded  # the question, and the hits' sentences
+    assert any(h.highlight.text in fake.encoded for h in first)
+    fake.encoded.clear()
+    assert index.retrieve("sourdough bread croissants harbour", k=3) == first
+    assert fake.encoded == []
