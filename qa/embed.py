@@ -185,6 +185,8 @@ class VectorCache:
 
     def encode(self, texts: list[str], embedder) -> np.ndarray:
         """``embedder.encode(texts)``, embedding only the texts not seen lately (each once)."""
+        if not texts:
+            return np.zeros((0, embedder.dimension), dtype=np.float32)
         with self._lock:
             found = {t: self._vectors[t] for t in texts if t in self._vectors}
             for t in found:
@@ -199,6 +201,4 @@ class VectorCache:
                     self._vectors.move_to_end(t)
                 while len(self._vectors) > self.size:
                     self._vectors.popitem(last=False)
-        if not texts:
-            return np.zeros((0, embedder.dimension), dtype=np.float32)
         return np.stack([found[t] for t in texts])

@@ -224,7 +224,7 @@ class Index:
                 f"model {self.embedder.model_id!r} makes {self.embedder.dimension}-d vectors but the "
                 f"index holds {self.store.dimension}-d ones; re-index with 'qa index'"
             )
-        return self.recent.encode([query], self.embedder)[0]
+        return self.embed_texts([query])[0]
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         """Vectors for texts that are not passages of the index (questions, sentences), kept a while."""
