@@ -26,6 +26,7 @@ __all__ = ["DEFAULT_COLLECTION", "MilvusStore", "milvus_settings", "store_for"]
 
 DEFAULT_COLLECTION = "qa_passages"
 _BATCH = 1000
+_MAX_LIMIT = 16384  # the largest top-k Milvus answers
 _TEXT_LIMIT = 8000  # characters of passage text stored beside the vector (Milvus VARCHAR needs a bound)
 
 
@@ -151,9 +152,16 @@ class MilvusStore:
         rows = np.full((len(queries), k), -1, dtype=np.int64)
         if k <= 0:
             return scores, rows
-        found = self.client.search(self.collection, data=queries.tolist(), limit=k, output_fields=[])
-        for q, hits in enumerate(found):
-            ranked = [(h["distance"], self.rows[h["id"]]) for h in hits if h["id"] in self.rows][:k]
+        # The collection may hold rows of other indexes (or of this one's previous version, until a build
+        # prunes them): ask for more until k of this index's rows are found or the collection has no more.
+        for q, query in enumerate(queries.tolist()):
+            limit = k
+            while True:
+                hits = self.client.search(self.collection, data=[query], limit=limit, output_fields=[])[0]
+                ranked = [(h["distance"], self.rows[h["id"]]) for h in hits if h["id"] in self.rows][:k]
+                if len(ranked) == k or len(hits) < limit or limit >= _MAX_LIMIT:
+                    break
+                limit = min(4 * limit, _MAX_LIMIT)
             for n, (score, row) in enumerate(ranked):
                 scores[q, n], rows[q, n] = score, row
         return scores, rows
