@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .bm25 import tokenize
-from .errors import check_args
+from .errors import check_args, check_history
 from .loaded import cached_index
 from .search import Hit, Index
 
@@ -113,8 +113,8 @@ def _best_similarity(index: Index, qvec: np.ndarray, sources: Collection[str] | 
     if sources is not None:
         best = index.search_dense_best(qvec, sources)
         return best if best is not None else 0.0
-    scores, _ = index.store.search(qvec, 1)
-    return float(scores[0][0]) if scores.size else 0.0
+    scores, ids = index.store.search(qvec, 1)
+    return float(scores[0][0]) if ids.size and ids[0][0] >= 0 else 0.0
 
 
 def answer(
@@ -130,10 +130,10 @@ def answer(
     from .followup import resolve
 
     question = check_args(question, k)
-    query = resolve(question, history or [])
+    query = resolve(question, check_history(history))
     hits = index.hits(query, k, alone=question, sources=sources)
     calibration = index.manifest.get("abstain")
-    if not calibration:  # an index built before calibration existed: calibrate now, once
+    if not calibration:  # an index built in memory, not by qa index: calibrate it now, once
         calibration = index.manifest["abstain"] = calibrate(index)
     confidence = _best_similarity(index, index.embed_query(query), sources) - calibration["threshold"]
     wanted = set(tokenize([query])[0])
@@ -158,4 +158,5 @@ def ask(
     False
     """
     check_args(question, k)
+    check_history(history)
     return answer(cached_index(index_dir), question, history=history, k=k, sources=sources)

@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import FastAPI, HTTPException
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.routing import Route
 
 from . import __version__
 from .answer import answer
-from .errors import QAError
+from .errors import MAX_HISTORY, MAX_K, MAX_QUESTION, QAError, check_text
 from .hit import Hit
 from .loaded import cached_index
 from .read import format_of
@@ -30,22 +31,28 @@ from .search import Index
 
 __all__ = ["build_api"]
 
-MAX_QUESTION = 2000
-MAX_K = 50
-MAX_HISTORY = 20
+MAX_SOURCES = 1000  # files a search may be restricted to
+MAX_SOURCE = 4096  # characters of one file path
+
+# The length, emptiness and Unicode checks are qa's own (qa.errors), so the API says what the CLI and
+# qa.retrieve say; the schema still states the limit.
+Text = Annotated[str, AfterValidator(check_text), Field(json_schema_extra={"maxLength": MAX_QUESTION})]
 
 
 class RetrieveRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: "5" and true are not a k, 5 is.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    question: str = Field(min_length=1, max_length=MAX_QUESTION, pattern=r"\S", description="The question.")
+    question: Text = Field(description="The question.")
     k: int = Field(5, ge=1, le=MAX_K, description="How many passages.")
-    history: list[str] = Field(
+    history: list[Text] = Field(
         default_factory=list,
         max_length=MAX_HISTORY,
         description="The conversation's earlier user questions, oldest first (for follow-ups).",
     )
-    sources: list[str] | None = Field(None, max_length=1000, description="Search only these files (as in `source`).")
+    sources: list[Annotated[str, Field(max_length=MAX_SOURCE)]] | None = Field(
+        None, max_length=MAX_SOURCES, description="Search only these files (as in `source`)."
+    )
 
 
 class HighlightOut(BaseModel):
@@ -129,6 +136,10 @@ def build_api(index_dir: str | os.PathLike) -> FastAPI:
     async def bad_value(_request, exc: ValueError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=400)
 
+    @api.exception_handler(RequestValidationError)
+    async def invalid(_request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": validation_message(exc.errors())}, status_code=422)
+
     @api.post("/api/retrieve", response_model=RetrieveResponse, responses=_ERRORS, tags=["search"])
     def retrieve(request: RetrieveRequest) -> RetrieveResponse:
         """The passages that best answer the question, best first."""
@@ -174,6 +185,18 @@ def build_api(index_dir: str | os.PathLike) -> FastAPI:
 
     api.router.routes.append(Route("/api/{rest:path}", _Elsewhere(api), include_in_schema=False))
     return api
+
+
+def validation_message(errors) -> str:
+    """One line for a request that does not fit its model: where and what, never the value sent
+    (FastAPI's default echoes every bad input back, however large)."""
+    first = errors[0] if errors else {}
+    known = RetrieveRequest.model_fields.keys()
+    parts = [p if isinstance(p, int) or p in known else "(unknown field)" for p in first.get("loc", ()) if p != "body"]
+    where = ".".join(map(str, parts)) or "body"
+    what = str(first.get("msg", "invalid request")).removeprefix("Value error, ")
+    more = f" (and {len(errors) - 1} more problem{'s' * (len(errors) > 2)})" if len(errors) > 1 else ""
+    return f"{where}: {what}{more}"
 
 
 class _Elsewhere:

@@ -26,7 +26,7 @@ from .errors import QAError
 from .read import Skip, max_file_bytes
 from .search import Index
 from .split import Passage
-from .store import index_lock, passage_ids, read_manifest
+from .store import DamagedIndex, damaged, index_lock, passage_ids, read_manifest
 from .vectors import choose_kind
 
 __all__ = ["BuildReport", "Changes", "build_index", "index_corpus", "index_status"]
@@ -66,6 +66,7 @@ class BuildReport:
     formats: dict[str, int] = field(default_factory=dict)  # files indexed per format
     duplicates: dict[str, str] = field(default_factory=dict)  # file → the file with the same content indexed
     warnings: dict[str, tuple[str, ...]] = field(default_factory=dict)  # file → parts that could not be used
+    repairs: tuple[str, ...] = ()  # damage found in the index synced, and what was done about it
 
     def to_dict(self) -> dict:
         """The report for machines (``qa index --json``)."""
@@ -83,6 +84,7 @@ class BuildReport:
             "skipped": [{"source": s.source, "reason": s.reason} for s in self.skipped],
             "duplicates": self.duplicates,
             "warnings": {k: list(v) for k, v in self.warnings.items()},
+            "repairs": list(self.repairs),
         }
 
     def summary(self) -> str:
@@ -94,6 +96,8 @@ class BuildReport:
         else:
             how = "" if self.full else f"; embedded {self.embedded} new or changed, kept {self.passages - self.embedded}"
             line = f"Indexed {files} → {self.passages} passages in {self.seconds:.1f} s ({self.index_dir}){how}"
+        if self.repairs:
+            line += "\n" + "\n".join(f"repaired: {r}" for r in self.repairs)
         if self.formats:
             line += "\n  formats: " + ", ".join(f"{fmt} {n}" for fmt, n in sorted(self.formats.items()))
         if self.changes:
@@ -179,9 +183,10 @@ def build_index(
         raise QAError(f"corpus folder not found: {corpus_dir}")
     embedder = embedder or Embedder()
     with index_lock(index_dir):
-        old = None if rebuild else _previous_manifest(index_dir, embedder)
+        old, repairs = (None, []) if rebuild else _previous_manifest(index_dir, embedder)
         scanned = scan(corpus_dir, cap)
-        if old is not None and fingerprint(scanned) == indexed_fingerprint(old):
+        # Nothing changed, and the data is intact (damage is repaired below, by reading and embedding again)
+        if old is not None and fingerprint(scanned) == indexed_fingerprint(old) and not damaged(index_dir, old):
             skipped = tuple(Skip(k, v.get("reason", ""), v.get("sha256")) for k, v in old.get("skipped", {}).items())
             files = old.get("files", {})
             return BuildReport(
@@ -189,12 +194,22 @@ def build_index(
                 written=False, full=False, formats=format_counts(files),
                 duplicates=old.get("duplicates", {}), warnings={k: tuple(v) for k, v in old.get("warnings", {}).items()},
             )  # fmt: skip
-        previous = Index.load(index_dir, embedder=embedder) if old is not None else None
+        previous = None
+        if old is not None:
+            try:
+                previous = Index.load(index_dir, embedder=embedder)
+            except DamagedIndex as e:  # vectors, passages or BM25: nothing of it can be trusted
+                old, repairs = None, [f"{e.what}: built anew"]
+        if previous is not None:
+            try:
+                previous.document_texts()
+            except DamagedIndex as e:  # only the extracted texts: their documents are read again
+                previous.texts, repairs = {}, [f"{e.what}: the PDF, DOCX and HTML files read again"]
         before = previous.passages if previous else []
         read = collect(corpus_dir, embedder, old, previous, scanned, cap)
         report = partial(
             BuildReport, corpus_dir, index_dir, len(read.files), skipped=tuple(read.skipped), full=old is None,
-            formats=read.formats(), duplicates=read.duplicates, warnings=read.warnings,
+            formats=read.formats(), duplicates=read.duplicates, warnings=read.warnings, repairs=tuple(repairs),
         )  # fmt: skip
         if dry_run:
             passages = read.all_passages()
@@ -218,13 +233,16 @@ def _store_kind(kind: str) -> str:
     return "milvus" if kind == "auto" and store == "milvus" else kind
 
 
-def _previous_manifest(index_dir: Path, embedder: Embedder) -> dict | None:
-    """The manifest of the index to sync with, or None to build from scratch (no index, or one this qa
-    cannot read). A different model is an error: its vectors cannot be mixed with the new ones."""
+def _previous_manifest(index_dir: Path, embedder: Embedder) -> tuple[dict | None, list[str]]:
+    """The manifest of the index to sync with, or None to build from scratch (no index, one this qa
+    cannot read, or a damaged manifest), and what damage was found. A different model is an error: its
+    vectors cannot be mixed with the new ones."""
     try:
         manifest = read_manifest(index_dir)
+    except DamagedIndex as e:
+        return None, [f"{e.what}: built anew"]
     except QAError:  # none, or one of another format version: build anew
-        return None
+        return None, []
     precision = getattr(embedder, "precision", "fp32")
     if manifest.get("precision", "fp32") != precision:
         raise QAError(
@@ -237,7 +255,7 @@ def _previous_manifest(index_dir: Path, embedder: Embedder) -> dict | None:
             f"{embedder.model_id!r}; rebuild it with 'qa index --rebuild' (or index with --model "
             f"{manifest.get('model')})"
         )
-    return manifest
+    return manifest, []
 
 
 def index_status(corpus_dir: str | Path, index_dir: str | Path, model: str | None = None) -> str:
@@ -249,6 +267,9 @@ def index_status(corpus_dir: str | Path, index_dir: str | Path, model: str | Non
         return "missing"
     if manifest.get("model") != model_id(model):
         return f"stale: built with {manifest.get('model')}, model is now {model_id(model)}"
+    bad = damaged(index_dir, manifest)
+    if bad:
+        return f"stale: {', '.join(bad)} damaged"
     current, indexed = fingerprint(scan(corpus_dir, max_file_bytes())) if corpus_dir.is_dir() else {}, indexed_fingerprint(manifest)
     changed = sorted(k for k in indexed.keys() | current.keys() if indexed.get(k) != current.get(k))
     if changed:

@@ -4,20 +4,25 @@ the conversation; every reply says what was searched. Each citation opens to sho
 document; the search can be limited to chosen documents; documents can be uploaded (indexed in the
 background, see :mod:`qa.indexer`). :mod:`qa.server` serves it with the HTTP API.
 
-Corpus text is untrusted. Every piece of it (text, title, file name) goes through :func:`escape`, so
-HTML, scripts, markdown images and links inside a document are shown as the characters they are.
+Corpus text is untrusted. Every piece of it (text, title, heading, file name) goes through
+:func:`escape` wherever it is shown -- replies, the "in context" titles, the status line, upload
+messages -- so HTML, scripts, markdown images and links inside a document are shown as the characters
+they are. What a visitor sends is untrusted too: the question and the settings are checked, and the
+upload handler takes only files gradio itself received.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
 
 from .answer import Answer, answer
 from .config import find_index_dir
-from .errors import QAError
-from .indexer import DEFAULT_MAX_UPLOAD_MB, Indexer
+from .errors import MAX_HISTORY, MAX_QUESTION, BlankQuestion, QAError
+from .guard import received
+from .indexer import DEFAULT_MAX_UPLOAD_MB, Indexer, safe_name
 from .loaded import cached_index
 from .read import FORMATS
 from .search import Hit, Index
@@ -26,6 +31,7 @@ __all__ = ["build_app", "context_markdown", "escape", "format_reply", "reply_mes
 
 MAX_PASSAGES = 20
 MAX_QUEUE = 64
+MAX_CHOSEN = 1000  # documents a search may be limited to
 
 # CommonMark lets any ASCII punctuation be escaped with a backslash; these are the characters that
 # start markup in gradio's renderer (links, images, emphasis, code, lists, headings, tables, math,
@@ -88,10 +94,11 @@ def format_reply(result: Answer) -> str:
 
 
 def _user_turns(history: list) -> list[str]:
-    """The user's earlier questions from gradio's message history. Gradio 6 hands content over as a
-    list of parts (``{"type": "text", "text": ...}``); a plain string is accepted too."""
+    """The user's earlier questions from gradio's message history, the latest :data:`MAX_HISTORY` (each
+    cut to the question limit: the history comes from the browser, whatever it says). Gradio 6 hands
+    content over as a list of parts (``{"type": "text", "text": ...}``); a plain string is accepted too."""
     turns = []
-    for message in history or []:
+    for message in history if isinstance(history, list) else []:
         if not isinstance(message, dict) or message.get("role") != "user":
             continue
         content = message.get("content")
@@ -102,8 +109,27 @@ def _user_turns(history: list) -> list[str]:
             if isinstance(part, str) or (isinstance(part, dict) and part.get("type", "text") == "text")
         )
         if text.strip():
-            turns.append(text.strip())
-    return turns
+            turns.append(text.strip()[:MAX_QUESTION].encode("utf-8", "replace").decode("utf-8"))
+    return turns[-MAX_HISTORY:]
+
+
+def _passage_count(value: object, default: int) -> int:
+    """The slider's value as a passage count: a number, clamped to 1..MAX_PASSAGES."""
+    try:
+        number = float(default if value is None else value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number):
+        raise ValueError(f"passages per answer must be a number from 1 to {MAX_PASSAGES}")
+    return min(max(int(number), 1), MAX_PASSAGES)
+
+
+def _chosen_sources(chosen: object) -> list[str] | None:
+    if not chosen:
+        return None
+    if not isinstance(chosen, list) or len(chosen) > MAX_CHOSEN or not all(isinstance(c, str) for c in chosen):
+        raise ValueError(f"the documents to search must be a list of at most {MAX_CHOSEN} file names")
+    return chosen
 
 
 def context_markdown(index: Index, hit: Hit) -> str:
@@ -127,7 +153,7 @@ def reply_messages(index: Index, result: Answer) -> list[dict]:
     """The reply, then one collapsed "in context" message per cited passage (opened with a click)."""
     messages = [{"role": "assistant", "content": format_reply(result)}]
     for n, hit in enumerate(result.hits, 1):
-        title = f"[{n}] {hit.citation()} — in context"
+        title = f"{_cite(n, hit)} — in context"  # gradio renders titles as markdown too
         messages.append(
             {"role": "assistant", "content": context_markdown(index, hit), "metadata": {"title": title, "status": "done"}}
         )
@@ -185,25 +211,34 @@ def build_app(
         return line
 
     def reply(message: str, history: list, passages: float, chosen: list[str] | None):
-        if not message or not message.strip():
-            return "Please type a question."
         try:
             current = cached_index(index_dir)
         except QAError as e:
             if indexer is not None and indexer.status.busy:
                 return "The index is being built right now; please ask again in a moment."
             return f"Sorry, the index cannot be searched right now: {escape(str(e))}"
-        count = min(max(int(passages or k), 1), MAX_PASSAGES)
-        result = answer(current, message, history=_user_turns(history), k=count, sources=chosen or None)
+        try:
+            sources = _chosen_sources(chosen)
+            result = answer(current, message, history=_user_turns(history), k=_passage_count(passages, k), sources=sources)
+        except BlankQuestion:
+            return "Please type a question."
+        except ValueError as e:  # too long, not text, a bad setting: the message names it, not the input
+            return f"Sorry: {escape(str(e))}."
         messages = reply_messages(current, result)
-        if chosen:
-            messages[0]["content"] += f"\n\n<small>searched only: {escape(', '.join(chosen))}</small>"
+        if sources:
+            messages[0]["content"] += f"\n\n<small>searched only: {escape(', '.join(sources))}</small>"
         return messages
 
     def upload(files: list[str] | None):
         if not files or indexer is None:
             return "", None
+        # gradio hands over the files it received into its upload folder; anything else is refused
+        # (the server refuses it before this too: see qa.guard).
+        folder = gr.utils.get_upload_folder()
+        foreign = [f for f in files if not received(f, folder)]
+        files = [f for f in files if f not in foreign]
         saved, refused = indexer.save_uploads(files, int(max_upload_mb * 1024 * 1024))
+        refused += [f"{safe_name(Path(str(f)).name)}: refused, it was not uploaded to this page" for f in foreign]
         if saved:
             indexer.sync(", ".join(saved))
         lines = [f"Added {escape(s)}; indexing it in the background." for s in saved] + [escape(r) for r in refused]

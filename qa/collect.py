@@ -6,18 +6,18 @@ content are indexed once (the first path; the others become its passages' ``copi
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .document import Document, Skip
+from .document import Document, Skip, is_extracted
 from .embed import Embedder
 from .errors import QAError
 from .isolate import Isolated
 from .read import format_of, list_files, read_document
 from .search import Index
 from .split import Passage, split_document
+from .store import sha256_file
 
 __all__ = ["Collected", "collect", "fingerprint", "format_counts", "indexed_fingerprint", "scan"]
 
@@ -55,22 +55,18 @@ def scan(corpus_dir: Path, cap: int) -> tuple[dict[str, tuple[Path, str | None]]
             continue
         source = item.relative_to(corpus_dir).as_posix()
         try:
-            digest = None if item.stat().st_size > cap else _sha256(item)
+            digest = None if item.stat().st_size > cap else sha256_file(item)
         except OSError:
             digest = None
         found[source] = (item, digest)
     return found, skipped
 
 
-def _sha256(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
 def collect(corpus_dir: Path, embedder: Embedder, old: dict | None, previous: Index | None, scanned, cap: int) -> Collected:
     """Read and split the corpus. A file whose content is what the old index has is not parsed again:
-    its passages (or the reason it was skipped) are reused. Files with the same content are indexed
-    once, under the first path; the others are listed on its passages as copies."""
+    its passages (or the reason it was skipped) are reused -- unless it is a PDF, DOCX or HTML file
+    whose extracted text the old index lost (a damaged ``texts.jsonl``). Files with the same content
+    are indexed once, under the first path; the others are listed on its passages as copies."""
     if not corpus_dir.is_dir():
         raise QAError(f"corpus folder not found: {corpus_dir}")
     found, skipped = scanned
@@ -80,16 +76,18 @@ def collect(corpus_dir: Path, embedder: Embedder, old: dict | None, previous: In
     kept: dict[str, list[Passage]] = defaultdict(list)
     for p in previous.passages if previous is not None else ():
         kept[p.source].append(p)
+    old_texts = previous.document_texts() if previous is not None else {}  # empty when lost: read those again
     docs: dict[str, tuple[str, list[Passage]]] = {}  # source → (sha256, passages)
     warnings: dict[str, tuple[str, ...]] = {}
     texts: dict[str, str] = {}
     with Isolated() as isolated:
         for source, (path, digest) in found.items():
-            if digest is not None and old_files.get(source) == digest and (kept.get(source) or old.get("duplicates", {}).get(source)):
+            unchanged = digest is not None and old_files.get(source) == digest
+            lost = kept.get(source) and is_extracted(format_of(source)) and source not in old_texts
+            if unchanged and not lost and (kept.get(source) or old.get("duplicates", {}).get(source)):
                 docs[source] = (digest, kept.get(source, []))
-                text = previous.document_text(source) if previous is not None else None
-                if text is not None:
-                    texts[source] = text
+                if source in old_texts:
+                    texts[source] = old_texts[source]
                 if source in old.get("warnings", {}):
                     warnings[source] = tuple(old["warnings"][source])
                 continue

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Block", "Document", "Extracted", "Skip", "TextBuilder", "Unreadable"]
+__all__ = ["Block", "Document", "Extracted", "Skip", "TextBuilder", "Unreadable", "is_extracted"]
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,13 @@ class Document:
     @property
     def extracted(self) -> bool:
         """True when ``text`` was extracted from the file rather than being the file's own text."""
-        return self.format not in ("txt", "md")
+        return is_extracted(self.format)
+
+
+def is_extracted(fmt: str) -> bool:
+    """Whether qa extracts a text from files of this format (PDF, DOCX, HTML) rather than reading their
+    own text (txt, md): the extracted text is kept in the index, for offsets and context."""
+    return fmt not in ("txt", "md")
 
 
 @dataclass(frozen=True)

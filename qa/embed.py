@@ -7,6 +7,7 @@ model can be named by a local path or a Hugging Face id already in the local cac
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import sys
 import threading
@@ -171,34 +172,40 @@ class VectorCache:
 
     Questions come back (the same question searched, highlighted and checked for abstention; the same
     questions from many people) and so do sentences: answers on one corpus keep citing the same passages,
-    whose sentences the highlighter would otherwise embed again for every question."""
+    whose sentences the highlighter would otherwise embed again for every question. Texts are kept by a
+    16-byte hash, so the cache's size does not depend on how long they are."""
 
     def __init__(self, size: int):
         if size <= 0:
             raise ValueError(f"size must be > 0, got {size}")
         self.size = size
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._vectors: OrderedDict[bytes, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._vectors)
 
+    @staticmethod
+    def key(text: str) -> bytes:
+        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
     def encode(self, texts: list[str], embedder) -> np.ndarray:
         """``embedder.encode(texts)``, embedding only the texts not seen lately (each once)."""
         if not texts:
             return np.zeros((0, embedder.dimension), dtype=np.float32)
+        keys = [self.key(t) for t in texts]
         with self._lock:
-            found = {t: self._vectors[t] for t in texts if t in self._vectors}
-            for t in found:
-                self._vectors.move_to_end(t)
-        missing = list(dict.fromkeys(t for t in texts if t not in found))
+            found = {k: self._vectors[k] for k in keys if k in self._vectors}
+            for k in found:
+                self._vectors.move_to_end(k)
+        missing = {k: t for k, t in zip(keys, texts) if k not in found}  # each text once, in order
         if missing:
-            fresh = embedder.encode(missing)
+            fresh = embedder.encode(list(missing.values()))
             found.update(zip(missing, fresh, strict=True))
             with self._lock:
-                for t, vector in zip(missing, fresh, strict=True):
-                    self._vectors[t] = vector
-                    self._vectors.move_to_end(t)
+                for k, vector in zip(missing, fresh, strict=True):
+                    self._vectors[k] = vector
+                    self._vectors.move_to_end(k)
                 while len(self._vectors) > self.size:
                     self._vectors.popitem(last=False)
-        return np.stack([found[t] for t in texts])
+        return np.stack([found[k] for k in keys])

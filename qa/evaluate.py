@@ -11,7 +11,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from .answer import Answer, answer, calibrate
+from .answer import Answer, answer
 from .embed import Embedder
 from .errors import QAError
 from .search import MODES, Index
@@ -142,8 +142,6 @@ def load_qa_cases(path: str | Path) -> list[QACase]:
 
 def evaluate_qa(cases: list[QACase], index: Index, k: int = 5) -> tuple[dict, list[dict]]:
     """The report (counts and rates) and one row per case with what happened."""
-    if "abstain" not in index.manifest:
-        index.manifest["abstain"] = calibrate(index)
     rows = []
     for case in cases:
         result: Answer = answer(index, case.turns[-1], history=list(case.turns[:-1]), k=k)

@@ -8,10 +8,13 @@ one runs is done right after it, once.
 
 from __future__ import annotations
 
+import filecmp
+import os
 import re
 import shutil
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +42,22 @@ def safe_name(name: str) -> str:
     return stem or "upload"
 
 
+def _claim(tmp: Path, folder: Path, name: str) -> tuple[str, bool]:
+    """Give ``tmp`` the first free name of ``name``, ``name (2)``, ``name (3)``… in ``folder``, taken
+    atomically (a hard link fails on an existing name, so two uploads at once cannot both take it).
+    Returns (the name, True when a file of that name had the same content and nothing was added)."""
+    stem, suffix = Path(name).stem, Path(name).suffix
+    for n in range(1, 10_000):
+        candidate = name if n == 1 else f"{stem} ({n}){suffix}"
+        try:
+            os.link(tmp, folder / candidate)
+            return candidate, False
+        except FileExistsError:
+            if filecmp.cmp(tmp, folder / candidate, shallow=False):
+                return candidate, True
+    raise OSError(f"too many files named {name}")
+
+
 def _describe(report) -> str:
     """The build for visitors of the page: counts, no server paths."""
     skipped = f", {len(report.skipped)} skipped ({'; '.join(f'{s.source}: {s.reason}' for s in report.skipped[:3])})" if report.skipped else ""
@@ -61,28 +80,37 @@ class Indexer:
         return self._status
 
     def save_uploads(self, paths: list[str | Path], max_bytes: int) -> tuple[list[str], list[str]]:
-        """Copy uploaded files into the corpus's uploads folder. Returns (saved sources, refusals)."""
-        saved, refused = [], []
+        """Copy uploaded files into the corpus's uploads folder. Returns (saved sources, messages about
+        the files not saved, or saved under another name). A file never replaces another: a second
+        ``a.txt`` is saved as ``a (2).txt``, and one with the same content as the first is not saved again."""
+        saved, notes = [], []
         target = self.corpus_dir / UPLOADS
         for path in map(Path, paths):
             name = safe_name(path.name)
             if Path(name).suffix.lower() not in FORMATS:
-                refused.append(f"{name}: not a supported file type ({', '.join(sorted(FORMATS))})")
+                notes.append(f"{name}: not a supported file type ({', '.join(sorted(FORMATS))})")
                 continue
+            tmp = target / f".{name}.{uuid.uuid4().hex[:8]}.part"
             try:
                 size = path.stat().st_size
                 if size > max_bytes:
-                    refused.append(f"{name}: too large ({size:,} bytes; the limit is {max_bytes:,})")
+                    notes.append(f"{name}: too large ({size:,} bytes; the limit is {max_bytes:,})")
                     continue
                 target.mkdir(parents=True, exist_ok=True)
-                tmp = target / f".{name}.part"
-                shutil.copyfile(path, tmp)
-                tmp.replace(target / name)  # a half-copied file is never indexed
+                shutil.copyfile(path, tmp)  # a half-copied file is never indexed: it has a hidden name
+                kept, same = _claim(tmp, target, name)
             except OSError as e:
-                refused.append(f"{name}: could not be saved ({e.strerror or e})")
+                notes.append(f"{name}: could not be saved ({e.strerror or e})")
                 continue
-            saved.append(f"{UPLOADS}/{name}")
-        return saved, refused
+            finally:
+                tmp.unlink(missing_ok=True)
+            if same:
+                notes.append(f"{name}: already uploaded, with the same content, as {UPLOADS}/{kept}")
+                continue
+            if kept != name:
+                notes.append(f"{name}: {UPLOADS}/{name} exists already, so this one is {UPLOADS}/{kept}")
+            saved.append(f"{UPLOADS}/{kept}")
+        return saved, notes
 
     def sync(self, why: str = "") -> None:
         """Bring the index up to date in the background (now, or right after the running build)."""

@@ -12,7 +12,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from .config import find_index_dir
-from .errors import check_args
+from .errors import check_args, check_history
 from .hit import Hit
 from .search import Index
 from .store import MANIFEST
@@ -57,4 +57,5 @@ def retrieve(
     'Ardavan Hatami, an Iranian artist based in Germany, was deeply moved by the visit to Israel.'
     """
     check_args(question, k)  # fail on bad input before loading anything
+    check_history(history)
     return cached_index(index_dir).retrieve(question, k, history=history, sources=sources)

@@ -20,14 +20,16 @@ from . import fuse
 from .bm25 import BM25, tokenize
 from .config import find_index_dir
 from .embed import Embedder, VectorCache, model_id, progress_bar
-from .errors import QAError, check_args
+from .errors import QAError, check_args, check_history
 from .hit import Highlight, Hit
 from .split import Passage
 from .store import (
+    DamagedIndex,
     open_index,
     passage_ids,
     read_passages,
     read_texts,
+    verify,
     write_index,
     write_passages,
     write_texts,
@@ -74,7 +76,7 @@ class Index:
         self.embedded = 0  # how many passages Index.build embedded (the rest it reused)
         # Text extracted from PDF/DOCX/HTML files, which their passages' offsets refer to; read on first use.
         self.texts: dict[str, str] | None = {}
-        self._texts_file: Path | None = None
+        self._folder: Path | None = None  # the index folder it was loaded from
         # Questions and highlight sentences, embedded once while they keep coming back.
         self.recent = VectorCache(VECTOR_CACHE)
 
@@ -176,9 +178,9 @@ class Index:
             else:
                 store = FaissStore.load(folder / "vectors.faiss")
             bm25 = BM25.load(folder / "bm25", len(store))
-            return passages, ids, store, bm25, folder / "texts.jsonl"
+            return passages, ids, store, bm25
 
-        manifest, (passages, ids, store, bm25, texts_file) = open_index(index_dir, read_data)
+        manifest, (passages, ids, store, bm25) = open_index(index_dir, read_data)
         if not (len(passages) == len(store) == manifest.get("passages")) or store.dimension != manifest.get(
             "dimension"
         ):
@@ -200,18 +202,26 @@ class Index:
             )
         embedder = embedder or Embedder(built_with, precision=manifest.get("precision", "fp32"))
         index = cls(passages, store, bm25, embedder, manifest, ids)
-        index.texts, index._texts_file = None, texts_file
+        index.texts, index._folder = None, index_dir
         return index
 
     def document_text(self, source: str) -> str | None:
         """The text extracted from a PDF, DOCX or HTML file (what its passages' offsets refer to), or
         None for a .txt/.md file, whose own text they refer to."""
+        return self.document_texts().get(source)
+
+    def document_texts(self) -> dict[str, str]:
+        """Every extracted text, by source (read and verified on first use; DamagedIndex if damaged)."""
         if self.texts is None:
             try:
-                self.texts = read_texts(self._texts_file) if self._texts_file else {}
+                self.texts = read_texts(verify(self._folder, self.manifest, "texts.jsonl")) if self._folder else {}
             except FileNotFoundError:  # the index was replaced since it was loaded: reload it
                 self.texts = {}
-        return self.texts.get(source)
+            except DamagedIndex:
+                raise
+            except Exception as e:  # a file that matches its checksum but not its format: written by another qa
+                raise DamagedIndex(self._folder, f"texts.jsonl cannot be read ({type(e).__name__})") from None
+        return self.texts
 
     def __len__(self) -> int:
         return len(self.passages)
@@ -332,7 +342,7 @@ class Index:
         from .followup import resolve
 
         question = check_args(question, k)
-        return self.hits(resolve(question, history or []), k, mode=mode, alone=question, sources=sources)
+        return self.hits(resolve(question, check_history(history)), k, mode=mode, alone=question, sources=sources)
 
     def hits(
         self,

@@ -2,7 +2,9 @@
 mounted on the API's FastAPI app), behind :class:`qa.guard.Guard` (optional login, bounded API queue).
 
 It binds 127.0.0.1 unless told otherwise. Gradio serves files only from its own upload cache; the
-corpus and index folders are blocked outright. Uploads are capped in size and by extension.
+corpus and index folders are blocked outright. Uploads are capped in size and by extension. A gradio
+event may carry only files gradio received itself (see :mod:`qa.guard`, and gradio's own check, which
+is switched on here).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from .indexer import DEFAULT_MAX_UPLOAD_MB, Indexer
 from .store import read_manifest
 
 __all__ = ["create_app", "serve"]
+
+FILES_PER_UPLOAD = 10  # an upload request may carry this many files at the size cap
 
 
 def create_app(
@@ -61,9 +65,18 @@ def create_app(
         show_error=False,
         footer_links=["api"],
     )
+    # gradio checks that an event's files lie in its upload cache only once the app "has launched",
+    # which mounting never sets: without it any server path in an event payload would be read.
+    demo.has_launched = True
     if sync_on_start and indexer is not None:
         indexer.sync(str(corpus))
-    return Guard(app, credentials=credentials, max_pending=max_pending)
+    return Guard(
+        app,
+        credentials=credentials,
+        max_pending=max_pending,
+        upload_folder=gr.utils.get_upload_folder(),
+        max_upload_body=int(max_upload_mb * FILES_PER_UPLOAD * 1024 * 1024) + (1 << 20),  # + form overhead
+    )
 
 
 def serve(

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -77,22 +80,25 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving(index_dir: Path, *args: str, env: dict | None = None, ready: str = "/api/health"):
-    """``qa serve`` on a free loopback port, in its own process; yields its base URL (no trailing /)."""
+def serving(index_dir: Path, *args: str, env: dict | None = None, ready: str = "/api/health", log: Path | None = None):
+    """``qa serve`` on a free loopback port, in its own process; yields its base URL (no trailing /).
+    What the server prints goes to ``log`` (a file: a pipe no one reads would stall the server)."""
     port = free_port()
     qa = str(Path(sys.executable).with_name("qa"))
-    proc = subprocess.Popen(
-        [qa, "serve", "--port", str(port), "--index-dir", str(index_dir), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})},
-    )
+    log = log or Path(tempfile.mkstemp(prefix="qa-serve-", suffix=".log")[1])
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [qa, "serve", "--port", str(port), "--index-dir", str(index_dir), *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})},
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
         while True:
-            assert proc.poll() is None, proc.stdout.read()
+            assert proc.poll() is None, log.read_text()
             assert time.monotonic() < deadline, "the server did not come up"
             try:
                 urllib.request.urlopen(url + ready, timeout=2)
@@ -108,3 +114,33 @@ def serving(index_dir: Path, *args: str, env: dict | None = None, ready: str = "
             proc.wait(20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def gradio_config(url: str) -> dict:
+    with urllib.request.urlopen(url + "/config", timeout=30) as response:
+        return json.load(response)
+
+
+def gradio_event(url: str, fn_index: int, data: list) -> tuple[int, dict]:
+    """One gradio event over HTTP, as the page sends it (``queue/join``, then the event stream):
+    ``(200, the completion message)``, or the status and JSON body of a refused join. ``data`` may hold
+    NaN (sent as JSON's ``NaN``, which browsers' JSON never writes but an attacker can)."""
+    session = uuid.uuid4().hex[:12]
+    body = json.dumps({"data": data, "fn_index": fn_index, "session_hash": session, "event_data": None}).encode()
+    join = urllib.request.Request(url + "/gradio_api/queue/join", data=body, headers={"Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(join, timeout=60).read()
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+    with urllib.request.urlopen(f"{url}/gradio_api/queue/data?session_hash={session}", timeout=120) as stream:
+        for line in stream:
+            if line.startswith(b"data:"):
+                message = json.loads(line[5:])
+                if message.get("msg") == "process_completed":
+                    return 200, message
+    raise AssertionError("the event stream ended without a result")
+
+
+def file_data(path: str | Path, name: str = "x.txt") -> dict:
+    """A gradio file object as an event carries it."""
+    return {"path": str(path), "orig_name": name, "meta": {"_type": "gradio.FileData"}}

@@ -46,8 +46,12 @@ def test_answer_resolves_follow_ups(fake_index):
 def test_ask_validates_before_loading(tmp_path):
     with pytest.raises(ValueError, match="question must not be empty"):
         qa.ask(" ", index_dir=tmp_path / "none")
-    with pytest.raises(ValueError, match="k must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="k must be between 1 and 50, got 0"):
         qa.ask("why?", k=0, index_dir=tmp_path / "none")
+    with pytest.raises(ValueError, match="history has 21 turns, the limit is 20"):
+        qa.ask("why?", history=["Who?"] * 21, index_dir=tmp_path / "none")
+    with pytest.raises(ValueError, match="each turn of history is too long"):
+        qa.retrieve("why?", history=["x" * 2001], index_dir=tmp_path / "none")
 
 
 @pytest.mark.slow

@@ -212,3 +212,65 @@ def test_upload_a_document_then_ask_about_it_in_a_real_browser(tmp_path, real_em
         assert "uploads/lighthouse.md" in log and "<script>window.__pwned=1</script>" in log
         assert page.evaluate("window.__pwned") is None
     assert (corpus / "uploads" / "lighthouse.md").is_file()
+
+
+BEACON = "127.0.0.1:9"  # nothing listens there: a request to it is what a tracking pixel or a link would cause
+
+
+@pytest.mark.slow
+def test_hostile_titles_headings_and_file_names_render_as_text_in_a_real_browser(tmp_path, real_embedder, browser):
+    corpus = tmp_path / "docs ![s](beacon-status.png) **c**"  # a folder name cannot hold a URL's slashes
+    corpus.mkdir()
+    title = f"Report ![t](http://{BEACON}/title.png) [log in again](http://{BEACON}/login) **bold** <b>raw</b>"
+    (corpus / "report.txt").write_text(f"{title}\n\nThe quarterly report says the lighthouse budget grew by nine percent.\n")
+    (corpus / "guide.md").write_text(
+        f'---\ntitle: "Guide ![fm](http://{BEACON}/fm.png) **fmbold**"\n---\n\n'
+        f"## Lamps ![h](http://{BEACON}/heading.png) [click](http://{BEACON}/hlink) <i>it</i>\n\n"
+        "The lamp of the harbour lighthouse uses a halogen bulb of 1000 watts.\n"
+    )
+    (corpus / "page.html").write_text(
+        f"<html><head><title>Page <img src=http://{BEACON}/t.png></title></head><body>"
+        f"<h1>Museum ![x](http://{BEACON}/h1.png) **b**</h1><p>The museum opens at nine in the morning on weekdays.</p></body></html>"
+    )
+    named = "**bold** ![f](beacon-name.png) [n](x) <img src=x onerror=window.__pwned=1>.txt"
+    (corpus / named).write_text("Notes\n\nThe ferry timetable changes every spring on the first Monday.\n")
+    build_index(corpus, tmp_path / "idx", embedder=real_embedder)
+    upload = tmp_path / "in" / "![u](beacon-upload.png) **up**.txt"
+    upload.parent.mkdir()
+    upload.write_text("Upload\n\nThe upload says the bridge opens at noon.\n")
+    with serving(tmp_path / "idx", "--corpus", str(corpus)) as url:
+        page = browser.new_page(viewport={"width": 1300, "height": 1400})
+        requested: list[str] = []
+        page.on("request", lambda r: requested.append(r.url))
+        page.goto(url)
+        for question, expect in [("How much did the lighthouse budget grow?", "nine percent"),
+                                 ("Which bulb does the harbour lamp use?", "halogen"),
+                                 ("When does the museum open?", "opens at nine"),
+                                 ("When does the ferry timetable change?", "first Monday")]:  # fmt: skip
+            _ask(page, question, expect)
+        for opener in page.get_by_text("— in context").all():  # open every citation's context
+            opener.click()
+        page.wait_for_timeout(800)
+        page.locator("#qa-docs input").click()  # the documents dropdown, open
+        page.wait_for_timeout(500)
+        options = [t.replace("✓", "").strip() for t in page.get_by_role("option").all_inner_texts()]
+        listed = page.get_by_role("listbox").inner_html()
+        _screenshot(page, "chat-hostile-titles.png", tmp_path)
+        page.keyboard.press("Escape")
+        page.locator("#qa-upload input[type=file]").set_input_files(str(upload))
+        page.wait_for_selector("text=indexing it in the background", timeout=60_000)
+        chat = page.locator("[role=log]").first
+        html, text = chat.inner_html(), chat.inner_text()
+        status, note = page.locator("#qa-status").inner_text(), page.locator("#qa-upload-note").inner_text()
+        pwned = page.evaluate("window.__pwned")
+    assert pwned is None
+    assert not re.search(r"<(img|a|b|i|u|em|script)\b", html)  # <strong> is qa's own highlight, nothing else
+    # (a markdown heading's own markup is the document's: it is read as markdown, "Lamps h click it")
+    for shown in [title, f"Guide ![fm](http://{BEACON}/fm.png) **fmbold** — guide.md › Lamps h click it",
+                  f"Museum ![x](http://{BEACON}/h1.png) **b**", named]:  # fmt: skip
+        assert text.count(shown) >= 2, shown  # in the reply's citation and in its "in context" title
+    assert named in options and "<img" not in listed
+    assert "(docs ![s](beacon-status.png) **c**)" in status
+    [saved] = [f.name for f in (corpus / "uploads").iterdir()]  # the name gradio and qa made safe
+    assert "beacon-upload.png" in saved and f"Added uploads/{saved}; indexing it in the background." in note
+    assert not [u for u in requested if BEACON in u or "beacon" in u or u.endswith("/x")], requested

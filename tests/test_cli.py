@@ -49,7 +49,10 @@ def test_ask_without_an_index(tmp_path):
 
 def test_ask_with_blank_question_or_bad_k(tmp_path):
     _one_line_error(_run("ask", "  ", "--index-dir", str(tmp_path)), 2, "question must not be empty")
-    _one_line_error(_run("ask", "why?", "-k", "0", "--index-dir", str(tmp_path)), 2, "k must be a positive integer, got 0")
+    _one_line_error(_run("ask", "why?", "-k", "0", "--index-dir", str(tmp_path)), 2, "k must be between 1 and 50, got 0")
+    too_long = _run("ask", "w" * 12_000_000, "--index-dir", str(tmp_path))
+    _one_line_error(too_long, 2, "question is too long: 12,000,000 characters, the limit is 2,000")
+    assert len(too_long.output) < 200  # the question is not echoed back
 
 
 def test_index_with_unknown_model(tiny_corpus, tmp_path):

@@ -45,12 +45,18 @@ def test_k_larger_than_the_index_returns_everything(fake_index):
 @pytest.mark.parametrize(
     "question, k, message",
     [
-        ("", 5, "question must not be empty or blank, got ''"),
+        ("", 5, "question must not be empty or blank"),
         ("   \n", 5, "question must not be empty or blank"),
+        ("\u200b\u200d\ufeff\x00\x1b\u2028 ", 5, "question must not be empty or blank"),  # nothing visible
         (None, 5, "question must be a string, got NoneType"),
-        ("rain?", 0, "k must be a positive integer, got 0"),
-        ("rain?", -3, "k must be a positive integer, got -3"),
-        ("rain?", 2.5, "k must be a positive integer, got 2.5"),
+        ("x" * 2001, 5, "question is too long: 2,001 characters, the limit is 2,000"),
+        ("rain \ud800?", 5, "question is not valid Unicode text"),
+        ("rain?", 0, "k must be between 1 and 50, got 0"),
+        ("rain?", -3, "k must be between 1 and 50, got -3"),
+        ("rain?", 51, "k must be between 1 and 50, got 51"),
+        ("rain?", 2.5, "k must be an integer, got float"),
+        ("rain?", True, "k must be an integer, got bool"),
+        ("rain?", "5", "k must be an integer, got str"),
     ],
 )
 def test_bad_arguments_raise_value_error_naming_the_value(fake_index, tmp_path, question, k, message):

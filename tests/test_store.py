@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -75,18 +76,102 @@ def test_dimension_mismatch_says_to_reindex(tiny_corpus, tmp_path):
         _load(tmp_path / "idx")
 
 
-@pytest.mark.parametrize("damage", ["format", "count", "json"])
-def test_damaged_manifest_is_a_clear_error(tiny_corpus, tmp_path, damage):
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("format_version", 99, "has format version 99, this qa reads"),
+        ("passages", 3, "manifest says 3"),
+        ("passages", "many", "manifest.json field 'passages' is malformed"),
+        ("dimension", None, "manifest.json field 'dimension' is malformed"),
+        ("abstain", {"threshold": "high"}, "manifest.json field 'abstain' is malformed"),
+        ("abstain", {"threshold": float("nan")}, "manifest.json field 'abstain' is malformed"),
+        ("data", "../../etc", "manifest.json field 'data' is malformed"),
+        ("checksums", {"vectors.faiss": "00"}, "manifest.json field 'checksums' is malformed"),
+        ("files", ["alpha.txt"], "manifest.json field 'files' is malformed"),
+        ("precision", "int4", "manifest.json field 'precision' is malformed"),
+        ("model", None, "manifest.json field 'model' is missing"),
+        (None, None, "manifest.json cannot be read"),
+    ],
+)
+def test_damaged_manifest_is_one_line_naming_the_field(tiny_corpus, tmp_path, field, value, message):
     _build(tiny_corpus, tmp_path / "idx")
     path = tmp_path / "idx" / "manifest.json"
     manifest = json.loads(path.read_text())
-    if damage == "format":
-        manifest["format_version"] = 99
-    elif damage == "count":
-        manifest["passages"] = 3
-    path.write_text("{not json" if damage == "json" else json.dumps(manifest))
-    with pytest.raises(QAError, match="rebuild"):
+    if field == "model":
+        del manifest["model"]
+    elif field is not None:
+        manifest[field] = value
+    path.write_text("{not json" if field is None else json.dumps(manifest))
+    with pytest.raises(QAError, match=re.escape(message)) as caught:
         _load(tmp_path / "idx")
+    assert "\n" not in str(caught.value) and "rebuild it with 'qa index" in str(caught.value)
+
+
+def _damage(path: Path, at: int | None = None, size: int = 64) -> None:
+    """Overwrite ``size`` bytes in the middle of a file (or at ``at``) with other bytes."""
+    data = bytearray(path.read_bytes())
+    at = len(data) // 2 if at is None else at
+    data[at : at + size] = bytes(255 - b for b in data[at : at + size])
+    path.write_bytes(bytes(data))
+
+
+def _data(index_dir: Path) -> Path:
+    return index_dir / read_manifest(index_dir)["data"]
+
+
+@pytest.mark.parametrize("name", ["vectors.faiss", "passages.jsonl", "bm25/data.csc.index.npy", "bm25/vocab.index.json"])
+def test_damaged_data_is_found_on_load_and_named(tiny_corpus, tmp_path, name):
+    index_dir = tmp_path / "idx"
+    _build(tiny_corpus, index_dir)
+    _damage(_data(index_dir) / name, size=8 if name.endswith(".npy") else 64)
+    with pytest.raises(QAError) as caught:
+        _load(index_dir)
+    assert str(caught.value) == (
+        f"index in {index_dir} is damaged: {_data(index_dir).name}/{name} does not match its checksum; "
+        "rebuild it with 'qa index --rebuild'"
+    )
+    assert index_status(tiny_corpus, index_dir, model="fake-bow") == f"stale: {name} damaged"
+    (_data(index_dir) / name).unlink()
+    with pytest.raises(QAError, match=f"damaged: {re.escape(name.split('/')[-1])} is missing"):
+        _load(index_dir)
+
+
+def test_a_sync_repairs_damaged_data_instead_of_failing(tiny_corpus, tmp_path):
+    index_dir = tmp_path / "idx"
+    _build(tiny_corpus, index_dir)
+    before = [h.source for h in _load(index_dir).retrieve("alpha station rainfall", k=4)]
+    _damage(_data(index_dir) / "vectors.faiss")
+    report = _build(tiny_corpus, index_dir)  # nothing changed in the corpus: still, the damage is seen
+    assert report.written and report.full and report.embedded == 4
+    assert report.repairs and "vectors.faiss does not match its checksum: built anew" in report.repairs[0]
+    assert "repaired: " in report.summary()
+    assert [h.source for h in _load(index_dir).retrieve("alpha station rainfall", k=4)] == before
+    path = index_dir / "manifest.json"
+    path.write_text(path.read_text().replace('"passages": 4', '"passages": "four"'))
+    report = _build(tiny_corpus, index_dir)
+    assert report.repairs == ("manifest.json field 'passages' is malformed: built anew",) and len(_load(index_dir)) == 4
+    assert not _build(tiny_corpus, index_dir).written  # intact and unchanged: nothing to do
+
+
+def test_a_damaged_extracted_text_file_is_rebuilt_from_its_documents(tmp_path):
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "page.html").write_text("<html><head><title>Page</title></head><body><p>The museum opens at nine.</p>"
+                                      "<p>The cafe closes at five.</p></body></html>")  # fmt: skip
+    (corpus / "notes.txt").write_text("Notes\n\nThe ferry leaves at seven.\n")
+    index_dir = tmp_path / "idx"
+    _build(corpus, index_dir)
+    texts = _data(index_dir) / "texts.jsonl"
+    _damage(texts, size=8)
+    index = _load(index_dir)  # the texts are read on first use only, so loading works ...
+    with pytest.raises(QAError, match="texts.jsonl does not match its checksum; rebuild"):
+        index.document_text("page.html")  # ... and using them says what is wrong
+    report = _build(corpus, index_dir)
+    assert report.repairs == (f"{texts.parent.name}/texts.jsonl does not match its checksum: the PDF, DOCX and HTML files read again",)
+    assert report.embedded == 0  # the same passages come out: their vectors are kept
+    index = _load(index_dir)
+    hit = index.retrieve("When does the museum open?", k=1)[0]
+    assert index.document_text("page.html")[hit.start : hit.end] == hit.text
 
 
 def test_rebuild_replaces_old_data_and_cleans_up(tiny_corpus, tmp_path):
