@@ -18,12 +18,12 @@ from typing import Annotated, Literal
 from fastapi import FastAPI, HTTPException
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.routing import Route
 
 from . import __version__
 from .answer import answer
-from .errors import MAX_HISTORY, MAX_K, MAX_QUESTION, QAError, check_text
+from .errors import MAX_HISTORY, MAX_K, MAX_QUESTION, VISIBLE, QAError, check_text
 from .hit import Hit
 from .loaded import cached_index
 from .read import format_of
@@ -32,19 +32,27 @@ from .search import Index
 __all__ = ["build_api"]
 
 MAX_SOURCES = 1000  # files a search may be restricted to
-MAX_SOURCE = 4096  # characters of one file path
+MAX_SOURCE = 256  # characters of one file path (with the other limits, the largest request fits qa.guard's cap)
 
 # The length, emptiness and Unicode checks are qa's own (qa.errors), so the API says what the CLI and
 # qa.retrieve say; the schema still states the limit.
 Text = Annotated[str, AfterValidator(check_text), Field(json_schema_extra={"maxLength": MAX_QUESTION})]
 
 
+def _integral(value: object) -> object:
+    """5.0 is the integer 5 in JSON (and in JSON Schema); 5.5, "5" and true are not integers."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 class RetrieveRequest(BaseModel):
     # strict: "5" and true are not a k, 5 is.
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    question: Text = Field(description="The question.")
-    k: int = Field(5, ge=1, le=MAX_K, description="How many passages.")
+    question: Text = Field(
+        description="The question: at least one character that shows (not only spaces, controls or zero-width).",
+        json_schema_extra={"pattern": VISIBLE.pattern},
+    )
+    k: Annotated[int, BeforeValidator(_integral)] = Field(5, ge=1, le=MAX_K, description="How many passages.")
     history: list[Text] = Field(
         default_factory=list,
         max_length=MAX_HISTORY,
@@ -118,7 +126,12 @@ class ErrorOut(BaseModel):
     detail: str
 
 
-_ERRORS = {400: {"model": ErrorOut}, 503: {"model": ErrorOut, "description": "No index yet, or busy: retry later."}}
+_ERRORS = {
+    400: {"model": ErrorOut},
+    413: {"model": ErrorOut, "description": "The request body is larger than the server takes."},
+    422: {"model": ErrorOut, "description": "The request does not fit the schema."},
+    503: {"model": ErrorOut, "description": "No index yet, or busy: retry later."},
+}
 
 
 def build_api(index_dir: str | os.PathLike) -> FastAPI:

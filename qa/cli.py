@@ -25,6 +25,15 @@ IndexDir = Annotated[
 ]
 
 
+# Control characters other than newline and tab: in a document's text or title they could move the
+# cursor, retitle the window or hide text in a terminal; they are shown as U+FFFD instead.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _shown(text: str) -> str:
+    return _CONTROL.sub("\ufffd", text)
+
+
 def _fail(message: str, code: int = 1) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
@@ -119,15 +128,15 @@ def ask_cmd(
         typer.echo(json.dumps(payload, ensure_ascii=False))
         return
     if result.query != question.strip():
-        typer.echo(f"searched for: {result.query}\n")
+        typer.echo(_shown(f"searched for: {result.query}\n"))
     if result.answered and result.hits:
         top = result.hits[0]
-        typer.echo(f"Answer: {top.highlight.text if top.highlight else top.text}\n        [1] {top.citation()}\n")
+        typer.echo(_shown(f"Answer: {top.highlight.text if top.highlight else top.text}\n        [1] {top.citation()}\n"))
     else:
         typer.echo("The documents do not seem to contain the answer. The closest passages (weak matches):\n")
     for n, hit in enumerate(result.hits, 1):
-        typer.echo(f"[{n}] {hit.citation()}  (score {hit.score:.3f})")
-        typer.echo("    " + hit.text.replace("\n", "\n    ") + "\n")
+        typer.echo(_shown(f"[{n}] {hit.citation()}  (score {hit.score:.3f})"))
+        typer.echo(_shown("    " + hit.text.replace("\n", "\n    ") + "\n"))
 
 
 @app.command("eval")

@@ -6,9 +6,11 @@ Every entry point (``qa.retrieve``, ``qa.ask``, the CLI, the API, the chat) goes
 Messages never repeat the input: it may be megabytes long, or made to be shown back to someone.
 """
 
-import unicodedata
+import re
 
 __all__ = [
+    "INVISIBLE",
+    "VISIBLE",
     "MAX_HISTORY",
     "MAX_K",
     "MAX_QUESTION",
@@ -23,9 +25,15 @@ MAX_QUESTION = 2000  # characters of a question (and of each earlier turn of a c
 MAX_K = 50  # passages per answer
 MAX_HISTORY = 20  # earlier turns a follow-up may lean on
 
-# Characters that show nothing: controls, format characters (zero-width space and joiners, bidi marks,
-# BOM), separators, private-use and unassigned code points.
-_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"})
+# A question must hold one character that shows, i.e. one outside this class: the controls, format
+# characters (zero-width space and joiners, bidi marks, soft hyphen, BOM) and separators (Unicode
+# categories Cc, Cf, Zs, Zl, Zp) of the Basic Multilingual Plane -- written out, so it reads the same in
+# Python and in the API schema's JSON Schema pattern (tests/test_search.py checks it against unicodedata).
+INVISIBLE = (
+    r"\u0000-\u0020\u007f-\u00a0\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u1680\u180e"
+    r"\u2000-\u200f\u2028-\u202f\u205f-\u2064\u2066-\u206f\u3000\ufeff\ufff9-\ufffb"
+)
+VISIBLE = re.compile(f"[^{INVISIBLE}]")
 
 
 class QAError(Exception):
@@ -55,7 +63,7 @@ def check_args(question: object, k: object) -> str:
     long, not valid Unicode or shows nothing (blank, or only invisible characters), or a k that is not an
     integer from 1 to :data:`MAX_K`."""
     question = check_text(question)
-    if not any(unicodedata.category(c) not in _INVISIBLE for c in question):
+    if not VISIBLE.search(question):
         raise BlankQuestion("question must not be empty or blank")
     if isinstance(k, bool) or not isinstance(k, int):
         raise ValueError(f"k must be an integer, got {type(k).__name__}")

@@ -30,7 +30,7 @@ from .errors import QAError
 __all__ = ["DEFAULT_MAX_PENDING", "Guard", "load_credentials", "outside", "received"]
 
 DEFAULT_MAX_PENDING = 64  # $QA_MAX_PENDING
-MAX_BODY = 1 << 20  # bytes of an API request
+MAX_BODY = 4 << 20  # bytes of an API request: the largest the API's schema allows, every character escaped, fits
 MAX_EVENT_BODY = 8 << 20  # bytes of a chat event (the whole conversation comes with each question)
 UPLOAD_PATH = "/gradio_api/upload"
 _REFUSED_PATH = b'{"detail":"refused: the request names a file that was not uploaded to this server"}'
@@ -63,13 +63,17 @@ def load_credentials(auth: str | None = None, auth_file: str | os.PathLike | Non
 def outside(payload, folder: Path) -> bool:
     """Whether a decoded JSON ``payload`` holds a ``{"path": …}`` object naming anything but a file
     inside ``folder`` (symlinks resolved, relative paths taken from the working directory)."""
-    stack = [payload]
+    stack, seen = [payload], set()  # each path looked up once, however often the payload repeats it
     while stack:  # not recursive: nesting depth is the sender's choice
         item = stack.pop()
         if isinstance(item, dict):
             path = item.get("path")
-            if path is not None and not (isinstance(path, str) and received(path, folder)):
+            if path is not None and not isinstance(path, str):
                 return True
+            if path is not None and path not in seen:
+                if not received(path, folder):
+                    return True
+                seen.add(path)
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)

@@ -133,3 +133,18 @@ def test_acceptance_index_corpus_and_ask_json(tmp_path):
     assert "half a million followers" in top["text"]
     text = Path(CORPUS / top["source"]).read_text(encoding="utf-8")
     assert text[top["start"] : top["end"]] == top["text"]
+
+
+@pytest.mark.slow
+def test_ask_shows_terminal_control_characters_from_documents_as_replacement_marks(tmp_path, real_embedder):
+    from qa.build import build_index
+
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    filler = "The keeper logs the weather, the ships and the tides every evening in the blue book. " * 6
+    (corpus / "evil.txt").write_text(f"Report \x1b]0;pwned\x07 title\n\nThe harbour lamp \x1b[2J uses a halogen bulb.\n\n{filler}\n")
+    build_index(corpus, tmp_path / "idx", embedder=real_embedder)
+    result = _run("ask", "Which bulb does the harbour lamp use?", "--index-dir", str(tmp_path / "idx"))
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    assert "Report \ufffd]0;pwned\ufffd title" in result.output and "lamp \ufffd[2J uses" in result.output

@@ -172,3 +172,17 @@ def test_a_repeated_question_embeds_nothing_new_and_answers_the_same(tiny_corpus
     fake.encoded.clear()
     assert index.retrieve("sourdough bread croissants harbour", k=3) == first
     assert fake.encoded == []
+
+
+def test_the_invisible_characters_are_the_control_format_and_separator_characters_of_the_bmp():
+    import re
+    import unicodedata
+
+    from qa.errors import INVISIBLE
+
+    invisible = re.compile(f"[{INVISIBLE}]")
+    for code in range(0x10000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue  # surrogates: refused as invalid text, not as blank
+        char = chr(code)
+        assert bool(invisible.match(char)) == (unicodedata.category(char) in ("Cc", "Cf", "Zs", "Zl", "Zp")), hex(code)

@@ -1,0 +1,144 @@
+"""What verifying an index's checksums costs when it is loaded: the load without and with the check.
+
+    python bench/checksums.py [--beir ../shared/benchmarks/msmarco-trecdl-5k] [--sizes 1000000]
+
+1. A real index of a BEIR corpus (msmarco-trecdl-5k), saved by qa and loaded by ``Index.load``: the
+   baseline is the same load with the checksum check switched off.
+2. Large stores as ``bench/scale.py`` makes them (clustered 384-d vectors; exact ``flat`` and qa's
+   ``ivf`` for large corpora) with a passages file of as many synthetic passages (~300 characters): each
+   file read as qa reads it (``FaissStore.load``, ``read_passages``) against hashing it.
+
+Every figure is the best of three runs with the files in the page cache (a cold read from disk costs
+the same I/O either way; the hash then overlaps nothing but adds its CPU time). sha256 uses the CPU's
+SHA extensions where it has them: the CPU and its flags are printed first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import qa.store  # noqa: E402
+from qa.embed import Embedder  # noqa: E402
+from qa.evaluate import beir_index  # noqa: E402
+from qa.search import Index  # noqa: E402
+from qa.split import Passage  # noqa: E402
+from qa.store import passage_ids, read_passages, sha256_file, write_passages  # noqa: E402
+from qa.vectors import FaissStore  # noqa: E402
+from scale import DIM, clustered  # noqa: E402
+
+
+def cpu() -> str:
+    info = Path("/proc/cpuinfo").read_text()
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
+    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+    wanted = [f for f in flags if f in ("sha_ni", "avx2", "avx512f", "avx512_vnni", "amx_tile")]
+    return f"{name} ({', '.join(wanted) or 'no SHA/AVX flags'})"
+
+
+def best(fn, runs: int = 3) -> float:
+    times = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - began)
+    return min(times)
+
+
+def unchecked(fn):
+    """``fn`` run with qa's checksum check switched off (the baseline)."""
+
+    def run():
+        verify, qa.store.verify = qa.store.verify, lambda *args: None
+        try:
+            return fn()
+        finally:
+            qa.store.verify = verify
+
+    return run
+
+
+def both(fn, runs: int = 3) -> tuple[float, float]:
+    """Best times of ``fn`` without and with the check, runs interleaved so neither gets a warmer cache."""
+    plain, checked = [], []
+    for _ in range(runs):
+        plain.append(best(unchecked(fn), 1))
+        checked.append(best(fn, 1))
+    return min(plain), min(checked)
+
+
+def row(name: str, size: int, plain: float, checked: float) -> None:
+    print(f"{name:44} {size / 2**20:9.1f} {plain:9.3f} {checked:9.3f} {checked / plain:7.2f}x {checked - plain:+8.3f}", flush=True)
+
+
+def real_index(beir: Path) -> None:
+    embedder = Embedder(precision="int8")  # how the vectors are made does not change what is loaded
+    index, _, _ = beir_index(beir, embedder=embedder)
+    folder = Path(tempfile.mkdtemp(prefix="qa-checksums-"))
+    index.save(folder, {"files": {}, "abstain": {"threshold": 0.5, "probe_sd": 0.1}})
+    size = sum(p.stat().st_size for p in (folder / index.manifest["data"]).rglob("*") if p.is_file())
+    plain, checked = both(lambda: Index.load(folder, embedder=embedder), runs=5)
+    row(f"{beir.name}: Index.load ({len(index):,} passages)", size, plain, checked)
+
+
+def large(size: int) -> None:
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 1, (2_000, DIM)).astype(np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    data = clustered(size, centres, rng)
+    folder = Path(tempfile.mkdtemp(prefix="qa-checksums-"))
+    sample = data[rng.choice(size, min(size, 100_000), replace=False)]
+    for kind in ("flat", "ivf"):
+        store = FaissStore.create(DIM, size, kind, training=sample)
+        for lo in range(0, size, 100_000):
+            store.add(data[lo : lo + 100_000])
+        path = folder / f"{kind}.faiss"
+        store.save(path)
+        del store
+        plain = best(lambda: FaissStore.load(path))
+        hashing = best(lambda: sha256_file(path))
+        row(f"{size:,} vectors, {kind}: FaissStore.load", path.stat().st_size, plain, plain + hashing)
+    del data
+    words = np.array("harbour lamp ferry museum budget tide office report vault mill bridge river".split())
+    passages = [
+        Passage(
+            text=" ".join(words[rng.integers(0, len(words), 45)]),
+            source=f"docs/file-{i // 20}.txt", title=f"File {i // 20}", paragraph=i % 20 + 1, line=i % 20 * 3 + 1,
+            start=i * 300, end=i * 300 + 290,
+        )  # fmt: skip
+        for i in range(size)
+    ]
+    path = folder / "passages.jsonl"
+    write_passages(path, passages, passage_ids(passages))
+    del passages
+    plain = best(lambda: read_passages(path))
+    hashing = best(lambda: sha256_file(path))
+    row(f"{size:,} passages: read_passages", path.stat().st_size, plain, plain + hashing)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--beir", type=Path, default=ROOT.parent / "shared/benchmarks/msmarco-trecdl-5k")
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1_000_000])
+    args = parser.parse_args()
+    print(f"CPU: {cpu()}")
+    print(f"{'what is loaded':44} {'MB':>9} {'plain s':>9} {'checked s':>9} {'ratio':>8} {'cost s':>8}")
+    if args.beir.is_dir():
+        real_index(args.beir)
+    else:
+        print(f"({args.beir} not found: skipped)")
+    for size in args.sizes:
+        large(size)
+
+
+if __name__ == "__main__":
+    main()
