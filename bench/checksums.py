@@ -29,12 +29,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import qa.store  # noqa: E402
 from qa.embed import Embedder  # noqa: E402
-from qa.evaluate import beir_index  # noqa: E402
 from qa.search import Index  # noqa: E402
 from qa.split import Passage  # noqa: E402
 from qa.store import passage_ids, read_passages, sha256_file, write_passages  # noqa: E402
 from qa.vectors import FaissStore  # noqa: E402
 from scale import DIM, clustered  # noqa: E402
+
+from qa.evaluate import beir_index  # noqa: E402
 
 
 def cpu() -> str:

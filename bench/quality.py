@@ -16,12 +16,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
 from qa.build import index_corpus  # noqa: E402
 from qa.embed import Embedder  # noqa: E402
-from qa.evaluate import beir_index, evaluate_qa, load_qa_cases, run_queries, score_run  # noqa: E402
 from qa.fuse import minmax_top  # noqa: E402
 
-import numpy as np  # noqa: E402
+from qa.evaluate import beir_index, evaluate_qa, load_qa_cases, run_queries, score_run  # noqa: E402
 
 DEFAULT = ROOT.parent / "shared" / "benchmarks" / "msmarco-trecdl-5k"
 

@@ -24,10 +24,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from qa.embed import Embedder  # noqa: E402
-from qa.evaluate import load_beir, run_queries, score_run  # noqa: E402
 from qa.milvus_store import MilvusStore  # noqa: E402
 from qa.search import Index  # noqa: E402
 from qa.store import passage_ids  # noqa: E402
+
+from qa.evaluate import load_beir, run_queries, score_run  # noqa: E402
 
 DEFAULT = ROOT.parent / "shared" / "benchmarks" / "msmarco-trecdl-5k"
 
