@@ -18,8 +18,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from qa.embed import Embedder  # noqa: E402
-from qa.search import Index  # noqa: E402
+from qa.indexing.embed import Embedder  # noqa: E402
+from qa.indexing.assemble import assemble_index  # noqa: E402
+from qa.retrieval.pipeline import Retriever  # noqa: E402
 
 from qa.evaluate import load_beir, run_queries, score_run  # noqa: E402
 
@@ -54,8 +55,8 @@ def main(path: str) -> None:
         began = time.perf_counter()
         vectors = encoder.encode(texts)
         seconds = time.perf_counter() - began
-        index = Index.build(passages, Precomputed(dict(zip(texts, vectors)), encoder))
-        rows.append((name, seconds, score_run(qrels, run_queries(index, judged, "hybrid"))["ndcg@10"]))
+        index, _ = assemble_index(passages, Precomputed(dict(zip(texts, vectors)), encoder))
+        rows.append((name, seconds, score_run(qrels, run_queries(Retriever(index), judged, "hybrid"))["ndcg@10"]))
     assert plain.shape == (len(texts), fp32.dimension)
 
     print(f"\n{Path(path).name}: {len(texts)} passages, {len(judged)} judged queries; CPU cores: {len(__import__('os').sched_getaffinity(0))}")

@@ -19,6 +19,7 @@ __all__ = [
     "check_args",
     "check_history",
     "check_text",
+    "check_visible",
 ]
 
 MAX_QUESTION = 2000  # characters of a question (and of each earlier turn of a conversation)
@@ -62,13 +63,18 @@ def check_args(question: object, k: object) -> str:
     """The stripped question; ValueError naming what is wrong for a question that is not a string, too
     long, not valid Unicode or shows nothing (blank, or only invisible characters), or a k that is not an
     integer from 1 to :data:`MAX_K`."""
-    question = check_text(question)
-    if not VISIBLE.search(question):
-        raise BlankQuestion("question must not be empty or blank")
+    question = check_visible(check_text(question))
     if isinstance(k, bool) or not isinstance(k, int):
         raise ValueError(f"k must be an integer, got {type(k).__name__}")
     if not 0 < k <= MAX_K:
         raise ValueError(f"k must be between 1 and {MAX_K}, got {k}")
+    return question.strip()
+
+
+def check_visible(question: str) -> str:
+    """The question stripped; :class:`BlankQuestion` when it shows nothing (blank, or only invisible characters)."""
+    if not VISIBLE.search(question):
+        raise BlankQuestion("question must not be empty or blank")
     return question.strip()
 
 

@@ -162,9 +162,8 @@ def index_status(corpus_dir: str | Path, index_dir: str | Path, model: str | Non
         manifest = read_manifest(index_dir)
     except QAError:
         return "missing"
-    why = manifest.mismatch(model_id(model))
-    if why:
-        return f"stale: it {why}"
+    if manifest.mismatch(model_id(model)):
+        return f"stale: built with {manifest.model}, model is now {model_id(model)}"
     bad = damaged(index_dir, manifest)
     if bad:
         return f"stale: {', '.join(bad)} damaged"

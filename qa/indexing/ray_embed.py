@@ -37,7 +37,7 @@ class _Encode:
 
 
 class RayEmbedder:
-    """Duck-types :class:`qa.embed.Embedder` for :func:`qa.build.build_index`."""
+    """Duck-types :class:`qa.indexing.embed.Embedder` for :func:`qa.indexing.build.build_index`."""
 
     def __init__(self, local: Embedder, address: str | None = None, actors: int | None = None) -> None:
         self.local, self.address = local, address

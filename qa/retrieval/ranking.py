@@ -29,13 +29,14 @@ class Candidates:
 
 @dataclass(frozen=True)
 class Ranking:
-    """Passage positions with one score each, in no particular order; :meth:`top` ranks them."""
+    """Passage positions with one score each; :meth:`top` ranks them (ties keep the order of ``rows``,
+    which the stages keep ascending: the earlier passage first)."""
 
     rows: np.ndarray
     scores: np.ndarray
 
     def top(self, n: int) -> list[tuple[int, float]]:
-        """(position, score) of the ``n`` best, best first; ties go to the earlier passage."""
+        """(position, score) of the ``n`` best, best first."""
         return [(int(self.rows[i]), float(self.scores[i])) for i in top_ids(self.scores, n)]
 
     def top_rows(self, n: int) -> np.ndarray:

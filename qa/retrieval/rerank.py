@@ -49,10 +49,12 @@ def reranker(setting: str | Reranker | None = None) -> Reranker:
         found = getattr(importlib.import_module(module), attribute)
     except (ImportError, AttributeError) as e:
         raise ValueError(f"cannot load re-ranker {name!r}: {e}") from None
-    try:
-        made = found() if isinstance(found, type) or not hasattr(found, "rerank") else found  # a class or a factory
-    except TypeError as e:
-        raise ValueError(f"cannot make re-ranker {name!r}: {e}") from None
+    made = found
+    if isinstance(found, type) or (callable(found) and not hasattr(found, "rerank")):  # a class or a factory
+        try:
+            made = found()
+        except TypeError as e:
+            raise ValueError(f"cannot make re-ranker {name!r}: {e}") from None
     if not callable(getattr(made, "rerank", None)) or not isinstance(getattr(made, "depth", None), int):
         raise ValueError(f"re-ranker {name!r} needs a rerank(question, hits) method and an integer depth")
     return made

@@ -234,7 +234,7 @@ def build_app(
         if not files or indexer is None:
             return "", None
         # gradio hands over the files it received into its upload folder; anything else is refused
-        # (the server refuses it before this too: see qa.guard).
+        # (the server refuses it before this too: see qa.serve.guard).
         folder = gr.utils.get_upload_folder()
         foreign = [f for f in files if not received(f, folder)]
         files = [f for f in files if f not in foreign]

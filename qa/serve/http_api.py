@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model
 from starlette.routing import Route
 
-from ..errors import MAX_HISTORY, MAX_K, MAX_QUESTION, VISIBLE, QAError, check_text
+from ..errors import MAX_HISTORY, MAX_K, MAX_QUESTION, VISIBLE, QAError, check_text, check_visible
 from ..passage import Highlight, Passage
 from ..readers import format_of
 from ..retrieval.oneshot import cached_retriever
@@ -34,7 +34,7 @@ from ..version import __version__
 __all__ = ["build_api"]
 
 MAX_SOURCES = 1000  # files a search may be restricted to
-MAX_SOURCE = 256  # characters of one file path (with the other limits, the largest request fits qa.guard's cap)
+MAX_SOURCE = 256  # characters of one file path (with the other limits, the largest request fits qa.serve.guard's cap)
 
 # The length, emptiness and Unicode checks are qa's own (qa.errors), so the API says what the CLI and
 # qa.retrieve say; the schema still states the limit.
@@ -138,9 +138,11 @@ def build_api(index_dir: str | os.PathLike) -> FastAPI:
             raise HTTPException(503, str(e)) from None
 
     def run(request: RetrieveRequest):
-        # The schema has checked every field (qa.errors' own checks among them): no second check.
-        question = Request(request.question.strip(), request.k, tuple(request.history), None if request.sources is None else tuple(request.sources))
-        return current().run(question)
+        # The schema has checked each field's type, size and text (qa.errors.check_text); what is left
+        # is whether the question shows anything (400, as from qa.retrieve).
+        question = check_visible(request.question)
+        sources = None if request.sources is None else tuple(request.sources)
+        return current().run(Request(question, request.k, tuple(request.history), sources))
 
     @api.exception_handler(ValueError)
     async def bad_value(_request, exc: ValueError) -> JSONResponse:
