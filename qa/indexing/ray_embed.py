@@ -53,6 +53,8 @@ class RayEmbedder:
 
     def _start(self):
         os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")  # Ray's C++ core logs warnings as errors
+        # Ray gives its GCS server 30 s to start; a busy 2-core machine (CI) once needed more.
+        os.environ.setdefault("RAY_gcs_server_port_wait_time_s", "120")
         try:
             import ray
         except ImportError:

@@ -12,6 +12,17 @@ inside gradio's upload folder, i.e. a file this server received: gradio events c
 ``{"path": …}`` objects, and a path anywhere else on the server (absolute, ``..``, a symlink leading out)
 is refused with 400 before any handler sees it.
 
+An upload must state its size and not be chunked (``Transfer-Encoding`` would let the body outgrow the
+length it states); what it sends is counted too. An event may not ask gradio to build a component
+(``constructor_args``: some take file paths and copy them). Events are parsed and checked on a worker
+thread, a few at a time, so large bodies cannot stall the server or pile up in memory.
+
+Requests from other sites are refused (a POST whose ``Origin`` is not this server); a server bound to
+loopback answers only to loopback host names (no DNS rebinding), plus those in ``$QA_ALLOWED_HOSTS``.
+Gradio's own error bodies (422, 500), which can repeat what was sent, are replaced by one line; a
+``Range`` header on a file download is dropped (gradio echoes every request header, the login included,
+into a partial response). Every response says not to be framed by other sites or sniffed.
+
 The API may have at most ``max_pending`` requests in flight (running or waiting for a worker thread);
 beyond that it answers 503 with ``Retry-After`` at once instead of queueing without limit.
 """
@@ -24,70 +35,23 @@ import json
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from ..errors import QAError
+import anyio
 
-__all__ = ["DEFAULT_MAX_PENDING", "Guard", "load_credentials", "outside", "received"]
+from .payload import refusal
+
+__all__ = ["DEFAULT_MAX_PENDING", "Guard"]
 
 DEFAULT_MAX_PENDING = 64  # $QA_MAX_PENDING
 MAX_BODY = 4 << 20  # bytes of an API request: the largest the API's schema allows, every character escaped, fits
 MAX_EVENT_BODY = 8 << 20  # bytes of a chat event (the whole conversation comes with each question)
 UPLOAD_PATH = "/gradio_api/upload"
-_REFUSED_PATH = b'{"detail":"refused: the request names a file that was not uploaded to this server"}'
-
-
-def load_credentials(auth: str | None = None, auth_file: str | os.PathLike | None = None) -> dict[str, str]:
-    """``{user: password}`` from the arguments, else ``$QA_AUTH`` / ``$QA_AUTH_FILE``; empty: no login."""
-    auth = auth if auth is not None else os.environ.get("QA_AUTH")
-    auth_file = auth_file if auth_file is not None else os.environ.get("QA_AUTH_FILE")
-    lines: list[tuple[str, str]] = []
-    if auth:
-        lines.append(("QA_AUTH", auth))
-    if auth_file:
-        try:
-            text = Path(auth_file).read_text(encoding="utf-8")
-        except OSError as e:
-            raise QAError(f"cannot read the login file {auth_file}: {e.strerror or e}") from None
-        lines += [(f"{auth_file}:{n}", line.strip()) for n, line in enumerate(text.splitlines(), 1)]
-    users = {}
-    for where, line in lines:
-        if not line or line.startswith("#"):
-            continue
-        user, sep, password = line.partition(":")
-        if not sep or not user or not password:
-            raise QAError(f"{where}: a login must look like user:password")
-        users[user] = password
-    return users
-
-
-def outside(payload, folder: Path) -> bool:
-    """Whether a decoded JSON ``payload`` holds a ``{"path": …}`` object naming anything but a file
-    inside ``folder`` (symlinks resolved, relative paths taken from the working directory)."""
-    stack, seen = [payload], set()  # each path looked up once, however often the payload repeats it
-    while stack:  # not recursive: nesting depth is the sender's choice
-        item = stack.pop()
-        if isinstance(item, dict):
-            path = item.get("path")
-            if path is not None and not isinstance(path, str):
-                return True
-            if path is not None and path not in seen:
-                if not received(path, folder):
-                    return True
-                seen.add(path)
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
-
-
-def received(path: str | os.PathLike, folder: Path) -> bool:
-    """Whether ``path`` is a file inside ``folder`` (gradio's upload folder, symlinks resolved): a file
-    this server received, not one that was there before."""
-    path = os.fspath(path)
-    if "\0" in path:
-        return False
-    real, folder = Path(os.path.realpath(path)), Path(os.path.realpath(folder))
-    return real != folder and real.is_relative_to(folder) and real.is_file()
+PARSE_AT_ONCE = 2  # event bodies parsed and checked at the same time (each up to MAX_EVENT_BODY)
+_FILE_ROUTES = ("/gradio_api/file=", "/file=")
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_HARDENING = [(b"x-frame-options", b"SAMEORIGIN"), (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
+_GRADIO_ERRORS = {422: b'{"detail":"the request does not fit what this page sends"}', 500: b'{"detail":"the server could not handle this request"}'}
 
 
 class Guard:
@@ -103,7 +67,9 @@ class Guard:
         max_body: int = MAX_BODY,
         max_event_body: int = MAX_EVENT_BODY,
         max_upload_body: int = 0,
+        allowed_hosts: frozenset[str] | None = None,
     ) -> None:
+        """``allowed_hosts``: the host names requests may be addressed to (None: any)."""
         max_pending = int(os.environ.get("QA_MAX_PENDING", DEFAULT_MAX_PENDING)) if max_pending is None else max_pending
         for name, value in (("max_pending", max_pending), ("max_body", max_body), ("max_event_body", max_event_body)):
             if value <= 0:
@@ -111,25 +77,40 @@ class Guard:
         self.app, self.credentials, self.max_pending = app, credentials or {}, max_pending
         self.upload_folder = Path(upload_folder) if upload_folder is not None else None
         self.max_body, self.max_event_body, self.max_upload_body = max_body, max_event_body, max_upload_body
+        self.allowed_hosts = None if allowed_hosts is None else frozenset(h.lower() for h in allowed_hosts)
         self.pending = 0  # the event loop is one thread: no lock needed
+        self._parsing: anyio.Semaphore | None = None  # made on first use, inside the server's event loop
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] not in ("http", "websocket"):
             return await self.app(scope, receive, send)
+        api = scope["path"].startswith("/api/")
+        if scope["type"] == "http":
+            send = _hardened(send, rewrite_errors=not api)
+        if self.allowed_hosts is not None:
+            if _host(scope) not in self.allowed_hosts:
+                if scope["type"] == "websocket":
+                    return await send({"type": "websocket.close", "code": 1008})
+                return await _respond(send, 400, b'{"detail":"refused: this server does not answer to that host name"}', [])
+            # no proxy in front of a loopback server: a forwarded host would only redirect links elsewhere
+            scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k.lower() != b"x-forwarded-host"]}
         if self.credentials and not self._authorized(scope):
             if scope["type"] == "websocket":
                 return await send({"type": "websocket.close", "code": 1008})
             return await _respond(send, 401, b'{"detail":"login required"}', [(b"www-authenticate", b'Basic realm="qa"')])
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        api = scope["path"].startswith("/api/")
+        if scope["method"] not in _SAFE_METHODS and _cross_site(scope):
+            return await _respond(send, 403, b'{"detail":"refused: a request from another site"}', [])
+        if scope["path"].startswith(_FILE_ROUTES):  # gradio copies all request headers into a 206
+            scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k.lower() != b"range"]}
         if scope["path"] == UPLOAD_PATH:  # streamed to disk by gradio, which caps each file itself
             length = _content_length(scope)
-            if length is None:
-                return await _respond(send, 411, b'{"detail":"an upload must state its Content-Length"}', [])
+            if length is None or _header(scope, b"transfer-encoding") is not None:
+                return await _respond(send, 411, b'{"detail":"an upload must state its Content-Length (and not be chunked)"}', [])
             if length > self.max_upload_body:
                 return await _respond(send, 413, _too_large(self.max_upload_body), [])
-            return await self.app(scope, receive, send)
+            return await self.app(scope, _counted(receive, length), send)
         limit = self.max_body if api else self.max_event_body
         try:
             body = await _read_body(scope, receive, limit)
@@ -138,9 +119,12 @@ class Guard:
         if body is None:
             return await _respond(send, 413, _too_large(limit), [])
         if body and not api and self.upload_folder is not None:
-            refusal = _refusal(body, self.upload_folder)
-            if refusal:
-                return await _respond(send, 400, refusal, [])
+            if self._parsing is None:
+                self._parsing = anyio.Semaphore(PARSE_AT_ONCE)
+            async with self._parsing:  # on a worker thread: a large body does not stall the event loop
+                refused = await anyio.to_thread.run_sync(refusal, body, self.upload_folder)
+            if refused:
+                return await _respond(send, 400, refused, [])
         receive = _replay(body, receive)
         if not api:
             return await self.app(scope, receive, send)
@@ -167,12 +151,72 @@ class Guard:
         return ok and expected is not None
 
 
+def _header(scope, name: bytes) -> bytes | None:
+    return next((v for k, v in scope.get("headers") or [] if k.lower() == name), None)
+
+
 def _content_length(scope) -> int | None:
-    value = dict(scope.get("headers") or []).get(b"content-length")
+    value = _header(scope, b"content-length")
     try:
         return int(value) if value is not None else None
     except ValueError:
         return None
+
+
+def _host(scope) -> str:
+    """The host name a request is addressed to (its Host header, without the port), lower case."""
+    host = (_header(scope, b"host") or b"").decode("latin-1").strip().lower()
+    return urlsplit(f"//{host}").hostname or ""
+
+
+def _cross_site(scope) -> bool:
+    """Whether a browser sent this request from a page of another site (its Origin is not this server)."""
+    origin = _header(scope, b"origin")
+    if origin is None:
+        return False  # not a browser's cross-site request: programs send no Origin
+    parts = urlsplit(origin.decode("latin-1").strip().lower())
+    host = (_header(scope, b"host") or b"").decode("latin-1").strip().lower()
+    return parts.netloc != host
+
+
+def _counted(receive, limit: int):
+    """``receive`` that ends the request (as a disconnect) once more than ``limit`` bytes came."""
+    size = 0
+
+    async def counted():
+        nonlocal size
+        message = await receive()
+        if message["type"] == "http.request":
+            size += len(message.get("body", b""))
+            if size > limit:
+                return {"type": "http.disconnect"}
+        return message
+
+    return counted
+
+
+def _hardened(send, *, rewrite_errors: bool):
+    """``send`` that adds the hardening headers and, with ``rewrite_errors``, replaces the body of a
+    422 or 500 (gradio's: they may repeat the request) by one line."""
+    replacing = False
+
+    async def hardened(message):
+        nonlocal replacing
+        if message["type"] == "http.response.start":
+            headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in {h for h, _ in _HARDENING}]
+            status = message["status"]
+            if rewrite_errors and status in _GRADIO_ERRORS:
+                replacing = True
+                body = _GRADIO_ERRORS[status]
+                headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+                await send({"type": "http.response.start", "status": status, "headers": headers + _HARDENING})
+                return await send({"type": "http.response.body", "body": body})
+            return await send({**message, "headers": headers + _HARDENING})
+        if replacing and message["type"] == "http.response.body":
+            return None  # the original body goes nowhere
+        return await send(message)
+
+    return hardened
 
 
 def _too_large(limit: int) -> bytes:
@@ -214,17 +258,6 @@ def _replay(body: bytes, receive):
 
 class _Gone(Exception):
     """The client went away while sending its request: there is no one to answer."""
-
-
-def _refusal(body: bytes, folder: Path) -> bytes | None:
-    """Why an event's body is refused, or None."""
-    try:
-        payload = json.loads(body)
-    except ValueError:  # not JSON: gradio refuses it itself, and no file path can hide in it
-        return None
-    except RecursionError:
-        return b'{"detail":"request nested too deeply"}'
-    return _REFUSED_PATH if outside(payload, folder) else None
 
 
 async def _respond(send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:

@@ -16,7 +16,8 @@ from ..config import find_index_dir
 from ..errors import QAError
 from ..indexing.manifest import read_manifest
 from .chat import build_app
-from .guard import Guard, load_credentials
+from .access import hosts_for, load_credentials
+from .guard import Guard
 from .http_api import build_api
 from .indexer import DEFAULT_MAX_UPLOAD_MB, Indexer
 
@@ -34,10 +35,12 @@ def create_app(
     credentials: dict[str, str] | None = None,
     max_pending: int | None = None,
     max_upload_mb: float | None = None,
+    allowed_hosts: frozenset[str] | None = None,
 ):
     """The whole app as an ASGI application. ``corpus_dir`` (default: the folder the index was built
     from) receives uploads and is synced in the background; ``sync_on_start`` brings the index up to
-    date at once (the chat says so while it runs)."""
+    date at once (the chat says so while it runs); ``allowed_hosts``: the host names it answers to (see
+    :func:`.access.hosts_for`)."""
     import gradio as gr
 
     index_dir = find_index_dir(index_dir).resolve()
@@ -76,6 +79,7 @@ def create_app(
         max_pending=max_pending,
         upload_folder=gr.utils.get_upload_folder(),
         max_upload_body=int(max_upload_mb * FILES_PER_UPLOAD * 1024 * 1024) + (1 << 20),  # + form overhead
+        allowed_hosts=allowed_hosts,
     )
 
 
@@ -95,7 +99,10 @@ def serve(
     if not 0 < port < 65536:
         raise ValueError(f"port must be between 1 and 65535, got {port}")
     credentials = load_credentials(auth, auth_file)
-    app = create_app(index_dir, corpus_dir=corpus_dir, uploads=uploads, sync_on_start=sync_on_start, credentials=credentials)
+    app = create_app(
+        index_dir, corpus_dir=corpus_dir, uploads=uploads, sync_on_start=sync_on_start, credentials=credentials,
+        allowed_hosts=hosts_for(host),
+    )  # fmt: skip
     login = f", login required ({len(credentials)} user{'s' * (len(credentials) != 1)})" if credentials else ""
     print(f"qa: web chat on http://{host}:{port}/, API on http://{host}:{port}/api (docs: /docs){login}", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)

@@ -17,7 +17,8 @@ import pytest
 from qa.errors import QAError
 from qa.indexing.build import build_index
 from qa.serve.chat import escape
-from qa.serve.guard import load_credentials, outside
+from qa.serve.access import load_credentials
+from qa.serve.payload import outside
 from qa.serve.indexer import Indexer, safe_name
 
 
@@ -427,3 +428,60 @@ def test_a_damaged_index_is_named_in_one_line_and_a_sync_repairs_it(corpus_dir, 
         answer = _ask_api(url, "Where is Ardavan Hatami based?")
         assert answer["answered"] and "based in Germany" in answer["hits"][0]["text"]
     assert "Traceback" not in log.read_text()
+
+
+def _get(url: str, path: str, headers: dict) -> tuple[int, dict, bytes]:
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.request("GET", path, headers=headers)
+    response = connection.getresponse()
+    return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+
+
+@pytest.mark.slow
+def test_what_the_first_attack_pass_found_is_closed(gradio, site):
+    url, root, cache = site["url"], site["root"], site["cache"]
+    # an upload that states a small length but streams (chunked) more is refused before gradio reads it
+    boundary = uuid.uuid4().hex
+    form = (f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="big.txt"\r\n\r\n'.encode()
+            + b"x" * (2 << 20) + f"\r\n--{boundary}--\r\n".encode())  # fmt: skip
+    status, body = _raw(url, "/gradio_api/upload", form, {"Content-Type": f"multipart/form-data; boundary={boundary}",
+                        "Content-Length": "5", "Transfer-Encoding": "chunked"}, send=_chunked(form))  # fmt: skip
+    assert status == 411 and b"Content-Length" in body
+    # an event may not have gradio build a component (its arguments may name files it would copy)
+    bait = root / "bait-for-the-cache.txt"
+    bait.write_text("not for the cache")
+    event = {"fn_index": _chat_event(gradio, url), "session_hash": "s1", "data": [None, [{"role": "user", "content": [
+        {"type": "component", "component": "chatbot", "value": [], "props": {},
+         "constructor_args": {"avatar_images": [str(bait), None]}}]}], 5, []]}  # fmt: skip
+    status, body = _raw(url, "/gradio_api/queue/join", json.dumps(event).encode(), {"Content-Type": "application/json"})
+    assert status == 400 and json.loads(body) == {"detail": "refused: the request asks the server to build a component"}
+    assert not list(cache.rglob(bait.name))
+    # a file download ignores Range (gradio would echo every request header into the 206), and says not to be framed
+    [uploaded] = _upload_files(url, [("note.txt", b"a note")])
+    status, headers, body = _get(url, f"/gradio_api/file={uploaded}", {"Range": "bytes=0-1", "Cookie": "session=secret"})
+    assert status == 200 and body == b"a note" and "secret" not in json.dumps(headers)
+    assert headers["x-frame-options"] == "SAMEORIGIN" and headers["x-content-type-options"] == "nosniff"
+    assert _get(url, f"/gradio_api/file={uploaded}", {"Range": "bytes=1-2-3"})[0] == 200  # gradio: 500
+    # gradio's own validation errors would repeat the request
+    status, body = _raw(url, "/gradio_api/queue/join", json.dumps({"data": "X" * 100_000, "fn_index": "one"}).encode(),
+                        {"Content-Type": "application/json"})  # fmt: skip
+    assert status == 422 and len(body) < 100 and b"XXX" not in body
+    # a page of another site may not post here; a name that is not this loopback server is not answered
+    question = json.dumps({"question": "Who keeps the tide tables?"}).encode()
+    assert _raw(url, "/api/ask", question, {"Content-Type": "application/json", "Origin": "http://evil.example"})[0] == 403
+    assert _raw(url, "/api/ask", question, {"Content-Type": "application/json", "Origin": url})[0] == 200
+    status, _, body = _get(url, "/api/health", {"Host": "attacker.example"})
+    assert status == 400 and b"host name" in body
+    status, _, body = _get(url, "/config", {"X-Forwarded-Host": "evil.example"})
+    assert status == 200 and b"evil.example" not in body
+
+
+def test_a_loopback_server_answers_to_loopback_names_and_those_allowed(monkeypatch):
+    from qa.serve.access import hosts_for
+
+    monkeypatch.delenv("QA_ALLOWED_HOSTS", raising=False)
+    assert hosts_for("127.0.0.1") == {"127.0.0.1", "localhost", "::1"} == hosts_for("::1")
+    assert hosts_for("0.0.0.0") is None and hosts_for("192.168.1.5") is None
+    monkeypatch.setenv("QA_ALLOWED_HOSTS", "qa.local, Docs.Example")
+    assert {"qa.local", "docs.example"} <= hosts_for("localhost")
