@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from scale import DIM, clustered  # noqa: E402
+
 import qa.indexing.folder  # noqa: E402
 from qa.evaluate import beir_index  # noqa: E402
 from qa.indexing.embed import Embedder  # noqa: E402
@@ -35,7 +37,6 @@ from qa.indexing.manifest import Calibration  # noqa: E402
 from qa.indexing.records import passage_ids, read_passages, write_passages  # noqa: E402
 from qa.indexing.stores import create_store, open_store  # noqa: E402
 from qa.passage import Passage  # noqa: E402
-from scale import DIM, clustered  # noqa: E402
 
 
 def cpu() -> str:

@@ -17,12 +17,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
+
+from qa.evaluate import beir_index, evaluate_qa, load_qa_cases, run_queries, score_run  # noqa: E402
 from qa.indexing.build import index_corpus  # noqa: E402
 from qa.indexing.embed import Embedder  # noqa: E402
 from qa.retrieval.fuse import minmax_top  # noqa: E402
 from qa.retrieval.pipeline import Retriever  # noqa: E402
-
-from qa.evaluate import beir_index, evaluate_qa, load_qa_cases, run_queries, score_run  # noqa: E402
 
 DEFAULT = ROOT.parent / "shared" / "benchmarks" / "msmarco-trecdl-5k"
 

@@ -23,14 +23,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from qa.evaluate import load_beir, run_queries, score_run  # noqa: E402
 from qa.indexing.assemble import assemble_index  # noqa: E402
 from qa.indexing.embed import Embedder  # noqa: E402
 from qa.indexing.index import Index  # noqa: E402
 from qa.indexing.records import passage_ids  # noqa: E402
 from qa.indexing.stores.milvus import MilvusStore  # noqa: E402
 from qa.retrieval.pipeline import Retriever  # noqa: E402
-
-from qa.evaluate import load_beir, run_queries, score_run  # noqa: E402
 
 DEFAULT = ROOT.parent / "shared" / "benchmarks" / "msmarco-trecdl-5k"
 

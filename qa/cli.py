@@ -16,6 +16,7 @@ from .indexing.build import build_index, index_corpus
 from .indexing.embed import Embedder
 from .indexing.folder import load_index
 from .indexing.ray_embed import RayEmbedder
+from .indexing.stores import kinds
 from .retrieval.oneshot import ask
 from .retrieval.request import MODES
 
@@ -61,7 +62,7 @@ def index_cmd(
     ] = False,
     index_type: Annotated[
         str,
-        typer.Option("--index-type", help="auto (exact search up to 200,000 passages, IVF-SQ8 beyond), flat, ivf, hnsw, or milvus ($QA_STORE=milvus, $QA_MILVUS_URI)."),
+        typer.Option("--index-type", help=f"The vector store: auto (exact search up to 200,000 passages, IVF-SQ8 beyond; $QA_STORE names another) or one of {', '.join(kinds()[1:])} (milvus: $QA_MILVUS_URI)."),
     ] = "auto",
     precision: Annotated[
         Optional[str], typer.Option("--precision", help="fp32 (default; $QA_PRECISION) or int8 (ONNX, faster).")

@@ -29,7 +29,7 @@ MAX_HISTORY = 20  # earlier turns a follow-up may lean on
 # A question must hold one character that shows, i.e. one outside this class: the controls, format
 # characters (zero-width space and joiners, bidi marks, soft hyphen, BOM) and separators (Unicode
 # categories Cc, Cf, Zs, Zl, Zp) of the Basic Multilingual Plane -- written out, so it reads the same in
-# Python and in the API schema's JSON Schema pattern (tests/test_search.py checks it against unicodedata).
+# Python and in the API schema's JSON Schema pattern (tests/retrieval/test_pipeline.py checks it against unicodedata).
 INVISIBLE = (
     r"\u0000-\u0020\u007f-\u00a0\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u1680\u180e"
     r"\u2000-\u200f\u2028-\u202f\u205f-\u2064\u2066-\u206f\u3000\ufeff\ufff9-\ufffb"

@@ -59,9 +59,9 @@ def test_evaluate_retrieval_scores_every_mode_with_ranx(tmp_path):
 
 
 def test_eval_cli_json(tmp_path, monkeypatch):
-    import qa.indexing.embed
+    import qa.cli
 
-    monkeypatch.setattr(qa.indexing.embed, "Embedder", lambda model=None, **kw: FakeEmbedder())
+    monkeypatch.setattr(qa.cli, "Embedder", lambda model=None, **kw: FakeEmbedder())
     result = CliRunner().invoke(app, ["eval", str(_beir(tmp_path / "ds", False)), "--mode", "bm25", "--json"])
     assert result.exit_code == 0, result.output
     assert set(json.loads(result.stdout)) == {"bm25"}

@@ -26,8 +26,8 @@ from ..readers import FORMATS
 from ..retrieval.answer import Answer
 from ..retrieval.oneshot import cached_retriever
 from ..retrieval.pipeline import Retriever
-from .payload import received
 from .indexer import DEFAULT_MAX_UPLOAD_MB, Indexer, safe_name
+from .payload import received
 
 __all__ = ["build_app", "context_markdown", "escape", "format_reply", "reply_messages"]
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from ..config import find_index_dir
 from ..errors import QAError
 from ..indexing.manifest import read_manifest
-from .chat import build_app
 from .access import hosts_for, load_credentials
+from .chat import build_app
 from .guard import Guard
 from .http_api import build_api
 from .indexer import DEFAULT_MAX_UPLOAD_MB, Indexer

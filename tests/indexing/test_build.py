@@ -113,10 +113,10 @@ def test_touching_one_file_of_200_reembeds_only_its_paragraphs(tmp_path, monkeyp
         (corpus / f"f{n:03}.txt").write_text(f"File {n}\n\nParagraph one of file {n} with enough words.\n\nParagraph two of file {n}, also long enough.\n")
     build_index(corpus, tmp_path / "idx", embedder=FakeEmbedder())
     (corpus / "f123.txt").write_text("File 123\n\nParagraph one of file 123 with enough words.\n\nParagraph two, edited today, long enough.\n")
-    import qa.indexing.embed
+    import qa.cli
 
     embedder = FakeEmbedder()
-    monkeypatch.setattr(qa.indexing.embed, "Embedder", lambda model=None, **kw: embedder)
+    monkeypatch.setattr(qa.cli, "Embedder", lambda model=None, **kw: embedder)
     result = CliRunner().invoke(app, ["index", str(corpus), "--index-dir", str(tmp_path / "idx")])
     assert result.exit_code == 0, result.output
     assert _passages(embedder) == ["File 123\nParagraph two, edited today, long enough."]  # title + text

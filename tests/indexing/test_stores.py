@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from support.fakes import FakeEmbedder
 
 from qa.errors import QAError
 from qa.indexing.build import build_index
 from qa.indexing.folder import load_index
 from qa.indexing.stores import STORES, choose_kind, create_store, kinds, open_store, register_store
 from qa.retrieval.pipeline import Retriever
-from support.fakes import FakeEmbedder
 
 
 @pytest.fixture

@@ -16,10 +16,10 @@ import pytest
 
 from qa.errors import QAError
 from qa.indexing.build import build_index
-from qa.serve.chat import escape
 from qa.serve.access import load_credentials
-from qa.serve.payload import outside
+from qa.serve.chat import escape
 from qa.serve.indexer import Indexer, safe_name
+from qa.serve.payload import outside
 
 
 def _status(

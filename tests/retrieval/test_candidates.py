@@ -6,13 +6,13 @@ import dataclasses
 
 import numpy as np
 import pytest
+from support.fakes import FakeEmbedder
 
 from qa.indexing.assemble import assemble_index
 from qa.passage import Passage
 from qa.retrieval import candidates, fuse
 from qa.retrieval.pipeline import Retriever, Stages
 from qa.retrieval.ranking import Query, Ranking
-from support.fakes import FakeEmbedder
 
 
 def _index(texts: list[str]):

@@ -8,11 +8,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from support.fakes import FakeEmbedder
 
 from qa.indexing.build import build_index
 from qa.retrieval.pipeline import Retriever
 from qa.retrieval.rerank import NoRerank, reranker
-from support.fakes import FakeEmbedder
 
 REVERSE = "support.reverse_reranker:Reverse"
 QUESTION = "sourdough bread croissants harbour rainfall"

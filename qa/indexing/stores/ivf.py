@@ -18,6 +18,9 @@ IVF_TRAIN_PER_LIST = 40  # training vectors per list (faiss wants 39 at least)
 
 
 class IVFStore(FaissStore):
+    _pending: list[np.ndarray] | None = None  # vectors held back until there are enough to train on
+    _expected = 0
+
     @classmethod
     def create(cls, dimension: int, ids: list[str], embedder=None) -> IVFStore:
         store = cls(faiss.IndexFlatIP(dimension))  # empty until trained: searches nothing
@@ -25,7 +28,7 @@ class IVFStore(FaissStore):
         return store
 
     def add(self, vectors: np.ndarray, passages=None) -> None:
-        pending = getattr(self, "_pending", None)
+        pending = self._pending
         if pending is None:
             return super().add(vectors)
         pending.append(np.asarray(vectors, dtype=np.float32))
