@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from qa import QAError, build_index, index_status
-    from qa.server import serve
+    from qa.serve.server import serve
 
     try:
         status = index_status(args.corpus, args.index_dir)

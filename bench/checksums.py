@@ -2,11 +2,11 @@
 
     python bench/checksums.py [--beir ../shared/benchmarks/msmarco-trecdl-5k] [--sizes 1000000]
 
-1. A real index of a BEIR corpus (msmarco-trecdl-5k), saved by qa and loaded by ``Index.load``: the
+1. A real index of a BEIR corpus (msmarco-trecdl-5k), saved by qa and loaded by ``load_index``: the
    baseline is the same load with the checksum check switched off.
 2. Large stores as ``bench/scale.py`` makes them (clustered 384-d vectors; exact ``flat`` and qa's
    ``ivf`` for large corpora) with a passages file of as many synthetic passages (~300 characters): each
-   file read as qa reads it (``FaissStore.load``, ``read_passages``) against hashing it.
+   file read as qa reads it (``open_store``, ``read_passages``) against hashing it.
 
 Every figure is the best of three runs with the files in the page cache (a cold read from disk costs
 the same I/O either way; the hash then overlaps nothing but adds its CPU time). sha256 uses the CPU's
@@ -27,14 +27,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import qa.store  # noqa: E402
-from qa.embed import Embedder  # noqa: E402
-from qa.evaluate import beir_index  # noqa: E402
-from qa.search import Index  # noqa: E402
-from qa.split import Passage  # noqa: E402
-from qa.store import passage_ids, read_passages, sha256_file, write_passages  # noqa: E402
-from qa.vectors import FaissStore  # noqa: E402
 from scale import DIM, clustered  # noqa: E402
+
+import qa.indexing.folder  # noqa: E402
+from qa.evaluate import beir_index  # noqa: E402
+from qa.indexing.embed import Embedder  # noqa: E402
+from qa.indexing.folder import load_index, save_index, sha256_file  # noqa: E402
+from qa.indexing.manifest import Calibration  # noqa: E402
+from qa.indexing.records import passage_ids, read_passages, write_passages  # noqa: E402
+from qa.indexing.stores import create_store, open_store  # noqa: E402
+from qa.passage import Passage  # noqa: E402
 
 
 def cpu() -> str:
@@ -58,11 +60,11 @@ def unchecked(fn):
     """``fn`` run with qa's checksum check switched off (the baseline)."""
 
     def run():
-        verify, qa.store.verify = qa.store.verify, lambda *args: None
+        verify, qa.indexing.folder.verify = qa.indexing.folder.verify, lambda *args: None
         try:
             return fn()
         finally:
-            qa.store.verify = verify
+            qa.indexing.folder.verify = verify
 
     return run
 
@@ -84,10 +86,11 @@ def real_index(beir: Path) -> None:
     embedder = Embedder(precision="int8")  # how the vectors are made does not change what is loaded
     index, _, _ = beir_index(beir, embedder=embedder)
     folder = Path(tempfile.mkdtemp(prefix="qa-checksums-"))
-    index.save(folder, {"files": {}, "abstain": {"threshold": 0.5, "probe_sd": 0.1}})
-    size = sum(p.stat().st_size for p in (folder / index.manifest["data"]).rglob("*") if p.is_file())
-    plain, checked = both(lambda: Index.load(folder, embedder=embedder), runs=5)
-    row(f"{beir.name}: Index.load ({len(index):,} passages)", size, plain, checked)
+    index.manifest = index.manifest.replace(abstain=Calibration(threshold=0.5, probe_sd=0.1))
+    save_index(index, folder)
+    size = sum(p.stat().st_size for p in (folder / index.manifest.data).rglob("*") if p.is_file())
+    plain, checked = both(lambda: load_index(folder, embedder=embedder), runs=5)
+    row(f"{beir.name}: load_index ({len(index):,} passages)", size, plain, checked)
 
 
 def large(size: int) -> None:
@@ -96,17 +99,18 @@ def large(size: int) -> None:
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
     data = clustered(size, centres, rng)
     folder = Path(tempfile.mkdtemp(prefix="qa-checksums-"))
-    sample = data[rng.choice(size, min(size, 100_000), replace=False)]
+    ids = [str(i) for i in range(size)]
     for kind in ("flat", "ivf"):
-        store = FaissStore.create(DIM, size, kind, training=sample)
+        store = create_store(kind, DIM, ids, None)  # ivf: trained on the first 100,000 added, as a build does
         for lo in range(0, size, 100_000):
-            store.add(data[lo : lo + 100_000])
-        path = folder / f"{kind}.faiss"
-        store.save(path)
+            store.add(data[lo : lo + 100_000], [])
+        (folder / kind).mkdir()
+        store.save(folder / kind)
         del store
-        plain = best(lambda: FaissStore.load(path))
+        path = folder / kind / "vectors.faiss"
+        plain = best(lambda: open_store(kind, folder / kind, ids))
         hashing = best(lambda: sha256_file(path))
-        row(f"{size:,} vectors, {kind}: FaissStore.load", path.stat().st_size, plain, plain + hashing)
+        row(f"{size:,} vectors, {kind}: open_store", path.stat().st_size, plain, plain + hashing)
     del data
     words = np.array("harbour lamp ferry museum budget tide office report vault mill bridge river".split())
     passages = [

@@ -18,9 +18,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from qa.embed import Embedder  # noqa: E402
 from qa.evaluate import load_beir, run_queries, score_run  # noqa: E402
-from qa.search import Index  # noqa: E402
+from qa.indexing.assemble import assemble_index  # noqa: E402
+from qa.indexing.embed import Embedder  # noqa: E402
+from qa.retrieval.pipeline import Retriever  # noqa: E402
 
 DEFAULT = ROOT.parent / "shared" / "benchmarks" / "msmarco-trecdl-5k"
 
@@ -53,8 +54,8 @@ def main(path: str) -> None:
         began = time.perf_counter()
         vectors = encoder.encode(texts)
         seconds = time.perf_counter() - began
-        index = Index.build(passages, Precomputed(dict(zip(texts, vectors)), encoder))
-        rows.append((name, seconds, score_run(qrels, run_queries(index, judged, "hybrid"))["ndcg@10"]))
+        index, _ = assemble_index(passages, Precomputed(dict(zip(texts, vectors)), encoder))
+        rows.append((name, seconds, score_run(qrels, run_queries(Retriever(index), judged, "hybrid"))["ndcg@10"]))
     assert plain.shape == (len(texts), fp32.dimension)
 
     print(f"\n{Path(path).name}: {len(texts)} passages, {len(judged)} judged queries; CPU cores: {len(__import__('os').sched_getaffinity(0))}")
@@ -79,7 +80,6 @@ def gemm_ceiling(tokens: int = 80, repeats: int = 400) -> None:
     """What int8 can give on this CPU at all: onnxruntime's fp32 MatMul against its int8 MatMulInteger
     (with the activation quantisation dynamic int8 adds) on the model's feed-forward shape, one thread.
     Without VNNI (AVX2's vpmaddubsw), int8 arithmetic is about twice fp32, which caps the whole encoder."""
-    import onnx
     import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
 

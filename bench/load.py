@@ -6,7 +6,7 @@ Starts ``qa serve`` on a free loopback port over the index (default: the checkou
 corpus/ when missing), drives it with CLIENTS threads (each a keep-alive connection asking the questions
 of tests/corpus_qa.jsonl in turn) for SECONDS, and stops by itself. Prints throughput, p50/p95/p99
 latency, and the answers by status: 200, deliberate 503 (queue full, with Retry-After) and anything else
-(errors). Side by side: the same questions through ``Index.retrieve`` in-process on one thread, the
+(errors). Side by side: the same questions through ``Retriever.retrieve`` in-process on one thread, the
 baseline without HTTP. No question is asked twice (a running number is appended), so no answer comes
 from qa's cache of recent question vectors; the sentences of cited passages stay cached, as in use.
 """
@@ -101,15 +101,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--index-dir", type=Path, default=ROOT / "index")
     args = parser.parse_args()
-    from qa.build import build_index
-    from qa.search import Index
-    from qa.store import MANIFEST
+    from qa.indexing.build import build_index
+    from qa.indexing.manifest import MANIFEST
+    from qa.retrieval.pipeline import Retriever
 
     if not (args.index_dir / MANIFEST).is_file():
         build_index(ROOT / "corpus", args.index_dir)
     asked = questions()
 
-    index = Index.load(args.index_dir)
+    index = Retriever.load(args.index_dir)
     index.retrieve("load the model", 5)
     began, n, latencies, local = time.perf_counter(), 0, [], fresh(asked)
     while time.perf_counter() - began < min(args.seconds, 20):
@@ -143,7 +143,7 @@ def main() -> None:
     print(f"{len(asked)} questions from tests/corpus_qa.jsonl, each asked anew (numbered), k=5, {os.cpu_count()} CPU cores\n")
     print("| path | clients | seconds | requests | answered/s | p50 ms | p95 ms | p99 ms | 200 | 503 (busy) | errors |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    print(f"| Index.retrieve in-process (baseline) | 1 | {direct_seconds:.0f} | {n} | {direct:.1f} | "
+    print(f"| Retriever.retrieve in-process (baseline) | 1 | {direct_seconds:.0f} | {n} | {direct:.1f} | "
           f"{ms(percentile(latencies, .5))} | {ms(percentile(latencies, .95))} | {ms(percentile(latencies, .99))} | {n} | 0 | 0 |")  # fmt: skip
     print(f"| POST /api/retrieve over HTTP | {args.clients} | {elapsed:.0f} | {len(results)} | {len(ok) / elapsed:.1f} | "
           f"{ms(percentile(ok, .5))} | {ms(percentile(ok, .95))} | {ms(percentile(ok, .99))} | {codes[200]} | {codes[503]} | {errors} |")  # fmt: skip

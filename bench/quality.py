@@ -16,12 +16,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from qa.build import index_corpus  # noqa: E402
-from qa.embed import Embedder  # noqa: E402
-from qa.evaluate import beir_index, evaluate_qa, load_qa_cases, run_queries, score_run  # noqa: E402
-from qa.fuse import minmax_top  # noqa: E402
-
 import numpy as np  # noqa: E402
+
+from qa.evaluate import beir_index, evaluate_qa, load_qa_cases, run_queries, score_run  # noqa: E402
+from qa.indexing.build import index_corpus  # noqa: E402
+from qa.indexing.embed import Embedder  # noqa: E402
+from qa.retrieval.fuse import minmax_top  # noqa: E402
+from qa.retrieval.pipeline import Retriever  # noqa: E402
 
 DEFAULT = ROOT.parent / "shared" / "benchmarks" / "msmarco-trecdl-5k"
 
@@ -45,7 +46,7 @@ def main(paths: list[str]) -> None:
     for path in paths or [str(DEFAULT)]:
         began = time.perf_counter()
         index, queries, qrels = beir_index(path, embedder=embedder, progress=sys.stderr.isatty())
-        runs = {mode: run_queries(index, queries, mode) for mode in ("dense", "bm25", "hybrid")}
+        runs = {mode: run_queries(Retriever(index), queries, mode) for mode in ("dense", "bm25", "hybrid")}
         rows = {
             "dense (baseline)": score_run(qrels, runs["dense"]),
             "bm25 (baseline)": score_run(qrels, runs["bm25"]),

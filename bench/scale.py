@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from qa.vectors import FaissStore  # noqa: E402
+from qa.indexing.stores import create_store  # noqa: E402
 
 DIM = 384
 
@@ -52,16 +52,14 @@ def clustered(n: int, centres: np.ndarray, rng: np.random.Generator, spread: flo
 
 def measure(kind: str, data: np.ndarray, queries: np.ndarray, truth: np.ndarray | None) -> dict:
     """Runs in a fresh process (see main) so that the memory it reports is this store's alone."""
-    training = np.array(data[np.random.default_rng(1).choice(len(data), min(len(data), 100_000), replace=False)])
     gc.collect()
     before = anon_rss()
     began = time.perf_counter()
-    store = FaissStore.create(DIM, len(data), kind, training=training if kind == "ivf" else None)
+    store = create_store(kind, DIM, [""] * len(data), None)  # ivf: trained on the first 100,000 added
     for lo in range(0, len(data), 50_000):  # in batches, as qa index adds them
-        store.add(data[lo : lo + 50_000])
+        store.add(data[lo : lo + 50_000], [])
     build = time.perf_counter() - began
-    memory = (anon_rss() - before) / len(data)  # the training sample was allocated before `before`
-    del training
+    memory = (anon_rss() - before) / len(data)
     size = len(faiss.serialize_index(store._index)) / len(data)
     latencies, found = [], []
     for q in queries:
@@ -103,8 +101,8 @@ def main() -> None:
     for size in args.sizes:
         data = clustered(size, centres, rng)
         queries = clustered(args.queries, centres, rng)
-        exact = FaissStore(DIM)
-        exact.add(data)
+        exact = create_store("flat", DIM, [""] * len(data), None)
+        exact.add(data, [])
         truth = exact.search(queries, 10)[1]
         del exact
         folder = Path(tempfile.mkdtemp(prefix="qa-scale-"))

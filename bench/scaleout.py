@@ -7,7 +7,7 @@ Stores: the dataset's passages are embedded once; the same vectors go into a fai
 Milvus Lite collection (exact FLAT/IP). Every judged query is searched in both (dense top 10, single
 query at a time): p50/p95 latency, recall@10 of Milvus against faiss, and qa's hybrid nDCG@10 with each
 store; and keyword search by qa's BM25 against Milvus's built-in full-text BM25. Embedding: the first N passages through ``Embedder.encode`` in this process and through
-:class:`qa.ray_embed.RayEmbedder` on a local Ray instance (model loading and Ray start-up excluded).
+:class:`qa.indexing.ray_embed.RayEmbedder` on a local Ray instance (model loading and Ray start-up excluded).
 """
 
 from __future__ import annotations
@@ -23,11 +23,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from qa.embed import Embedder  # noqa: E402
 from qa.evaluate import load_beir, run_queries, score_run  # noqa: E402
-from qa.milvus_store import MilvusStore  # noqa: E402
-from qa.search import Index  # noqa: E402
-from qa.store import passage_ids  # noqa: E402
+from qa.indexing.assemble import assemble_index  # noqa: E402
+from qa.indexing.embed import Embedder  # noqa: E402
+from qa.indexing.index import Index  # noqa: E402
+from qa.indexing.records import passage_ids  # noqa: E402
+from qa.indexing.stores.milvus import MilvusStore  # noqa: E402
+from qa.retrieval.pipeline import Retriever  # noqa: E402
 
 DEFAULT = ROOT.parent / "shared" / "benchmarks" / "msmarco-trecdl-5k"
 
@@ -81,7 +83,7 @@ def main() -> None:
     args = parser.parse_args()
     passages, queries, qrels = load_beir(args.dataset)
     embedder = Embedder()
-    index = Index.build(passages, embedder, progress=True, kind="flat")
+    index, _ = assemble_index(passages, embedder, progress=True, kind="flat")
     judged = [q for q in queries if q in qrels]
     qvecs = embedder.encode([queries[q] for q in judged])
 
@@ -97,12 +99,12 @@ def main() -> None:
         milvus_times, milvus_found = timed_search(milvus, qvecs)
         recall = np.mean([len(set(a) & set(b)) / len(a) for a, b in zip(faiss_found, milvus_found)])
         asked = {q: queries[q] for q in judged}
-        faiss_ndcg = score_run(qrels, run_queries(index, asked, "hybrid"))["ndcg@10"]
-        on_milvus = Index(index.passages, milvus, index.bm25, embedder, ids=index.ids)
-        milvus_ndcg = score_run(qrels, run_queries(on_milvus, asked, "hybrid"))["ndcg@10"]
+        faiss_ndcg = score_run(qrels, run_queries(Retriever(index), asked, "hybrid"))["ndcg@10"]
+        on_milvus = Index(index.passages, milvus, index.bm25, embedder, index.manifest, index.ids)
+        milvus_ndcg = score_run(qrels, run_queries(Retriever(on_milvus), asked, "hybrid"))["ndcg@10"]
         fulltext, fulltext_times = milvus_bm25_run(passages, asked, str(Path(tmp) / "fulltext.db"))
         milvus_bm25 = score_run(qrels, fulltext)
-        qa_bm25 = score_run(qrels, run_queries(index, asked, "bm25"))
+        qa_bm25 = score_run(qrels, run_queries(Retriever(index), asked, "bm25"))
 
     print(f"\n{args.dataset.name}: {len(passages)} passages, {len(judged)} judged queries, dense top 10\n")
     print("| store | load s | p50 ms | p95 ms | recall@10 vs faiss | hybrid nDCG@10 |")
@@ -116,7 +118,7 @@ def main() -> None:
     print(f"| Milvus full-text BM25 (standard tokenizer, stop words, stemmer) | {milvus_bm25['ndcg@10']:.4f} | "
           f"{milvus_bm25['recall@100']:.4f} | {ms(fulltext_times, .5)} |")  # fmt: skip
 
-    from qa.ray_embed import RayEmbedder
+    from qa.indexing.ray_embed import RayEmbedder
 
     texts = [p.search_text for p in passages[: args.ray_passages]]
     began = time.perf_counter()

@@ -3,35 +3,43 @@
     >>> import qa
     >>> for hit in qa.retrieve("Who runs the Foreign Ministry's Persian accounts?", k=3):  # doctest: +SKIP
     ...     print(hit.citation(), hit.score)
+
+The package follows the data: :mod:`qa.readers` (files → documents), :mod:`qa.indexing` (passages,
+vectors, stores, the index folder), :mod:`qa.retrieval` (the question pipeline), :mod:`qa.serve` (chat,
+HTTP API), :mod:`qa.cli`.
 """
 
-__version__ = "0.1.0"
-
-from .answer import Answer, ask  # noqa: E402
-from .build import BuildReport, build_index, index_status  # noqa: E402
-from .embed import Embedder  # noqa: E402
-from .errors import QAError  # noqa: E402
-from .hit import Highlight, Hit  # noqa: E402
-from .loaded import retrieve  # noqa: E402
-from .read import Document, Skip, read_corpus  # noqa: E402
-from .search import Index  # noqa: E402
-from .split import Passage, split_document  # noqa: E402
+from .errors import QAError
+from .indexing.build import BuildReport, build_index, index_status
+from .indexing.embed import Embedder
+from .indexing.folder import load_index
+from .indexing.index import Index
+from .indexing.split import split_document
+from .passage import Highlight, Hit, Passage
+from .readers import Document, Skip, read_corpus
+from .retrieval.answer import Answer
+from .retrieval.oneshot import ask, retrieve
+from .retrieval.pipeline import Retriever, Stages
+from .version import __version__
 
 __all__ = [
     "Answer",
-    "Highlight",
-    "ask",
     "BuildReport",
     "Document",
     "Embedder",
+    "Highlight",
     "Hit",
     "Index",
     "Passage",
     "QAError",
+    "Retriever",
     "Skip",
+    "Stages",
     "__version__",
+    "ask",
     "build_index",
     "index_status",
+    "load_index",
     "read_corpus",
     "retrieve",
     "split_document",

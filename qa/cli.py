@@ -11,6 +11,14 @@ from typing import Annotated, Optional
 import typer
 
 from .errors import QAError
+from .evaluate import evaluate_qa, evaluate_retrieval, load_qa_cases
+from .indexing.build import build_index, index_corpus
+from .indexing.embed import Embedder
+from .indexing.folder import load_index
+from .indexing.ray_embed import RayEmbedder
+from .indexing.stores import kinds
+from .retrieval.oneshot import ask
+from .retrieval.request import MODES
 
 app = typer.Typer(
     help="Question answering over your documents, with citations. Runs offline.",
@@ -54,7 +62,7 @@ def index_cmd(
     ] = False,
     index_type: Annotated[
         str,
-        typer.Option("--index-type", help="auto (exact search up to 200,000 passages, IVF-SQ8 beyond), flat, ivf, hnsw, or milvus ($QA_STORE=milvus, $QA_MILVUS_URI)."),
+        typer.Option("--index-type", help=f"The vector store: auto (exact search up to 200,000 passages, IVF-SQ8 beyond; $QA_STORE names another) or one of {', '.join(kinds()[1:])} (milvus: $QA_MILVUS_URI)."),
     ] = "auto",
     precision: Annotated[
         Optional[str], typer.Option("--precision", help="fp32 (default; $QA_PRECISION) or int8 (ONNX, faster).")
@@ -74,15 +82,10 @@ def index_cmd(
     """Build the index of CORPUS_DIR (default: ./corpus), or bring an existing one up to date: only new
     and changed paragraphs are embedded. Files that cannot be used are skipped and listed with the reason;
     the exit code is non-zero only when nothing could be indexed or the index could not be written."""
-    from .build import build_index
-    from .embed import Embedder
-
     if not corpus_dir.is_dir():
         raise _fail(f"corpus folder not found: {corpus_dir}")
     embedder = Embedder(model, precision=precision)
     if ray is not None:
-        from .ray_embed import RayEmbedder
-
         embedder = RayEmbedder(embedder, None if ray == "local" else ray)
     try:
         report = build_index(
@@ -117,8 +120,6 @@ def ask_cmd(
     index_dir: IndexDir = None,
 ) -> None:
     """Print the passages that best answer QUESTION, with citations and the answering sentence."""
-    from .answer import ask
-
     try:
         result = ask(question, history=history, k=k, index_dir=index_dir)
     except (QAError, ValueError) as e:
@@ -147,10 +148,6 @@ def eval_cmd(
     model: Annotated[Optional[str], typer.Option("--model", help="Embedding model name or path.")] = None,
 ) -> None:
     """Retrieval quality on a BEIR dataset: nDCG@10, Recall@100, MRR@10."""
-    from .embed import Embedder
-    from .evaluate import evaluate_retrieval
-    from .search import MODES
-
     modes = MODES if mode == "all" else (mode,)
     try:
         results = evaluate_retrieval(dataset_dir, modes, embedder=Embedder(model), progress=sys.stderr.isatty())
@@ -174,17 +171,9 @@ def eval_qa_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """End-to-end answers: answer@1/@3, source@1, followup@3, abstention."""
-    from .evaluate import evaluate_qa, load_qa_cases
-    from .search import Index
-
     try:
         cases = load_qa_cases(qa_file)
-        if index_dir is not None:
-            index = Index.load(index_dir)
-        else:
-            from .build import index_corpus
-
-            index = index_corpus(corpus)
+        index = load_index(index_dir) if index_dir is not None else index_corpus(corpus)
         report, rows = evaluate_qa(cases, index)
     except (QAError, ValueError) as e:
         raise _fail(str(e), 1 if isinstance(e, QAError) else 2) from None
@@ -219,7 +208,7 @@ def serve_cmd(
     ] = None,
 ) -> None:
     """Start the web chat on http://HOST:PORT/ and the HTTP API on /api (OpenAPI docs on /docs)."""
-    from .server import serve
+    from .serve.server import serve  # gradio and the web stack load only for the command that serves
 
     try:
         serve(index_dir, host=host, port=port, corpus_dir=corpus_dir, uploads=uploads, auth=auth, auth_file=auth_file)

@@ -19,6 +19,7 @@ __all__ = [
     "check_args",
     "check_history",
     "check_text",
+    "check_visible",
 ]
 
 MAX_QUESTION = 2000  # characters of a question (and of each earlier turn of a conversation)
@@ -28,7 +29,7 @@ MAX_HISTORY = 20  # earlier turns a follow-up may lean on
 # A question must hold one character that shows, i.e. one outside this class: the controls, format
 # characters (zero-width space and joiners, bidi marks, soft hyphen, BOM) and separators (Unicode
 # categories Cc, Cf, Zs, Zl, Zp) of the Basic Multilingual Plane -- written out, so it reads the same in
-# Python and in the API schema's JSON Schema pattern (tests/test_search.py checks it against unicodedata).
+# Python and in the API schema's JSON Schema pattern (tests/retrieval/test_pipeline.py checks it against unicodedata).
 INVISIBLE = (
     r"\u0000-\u0020\u007f-\u00a0\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u1680\u180e"
     r"\u2000-\u200f\u2028-\u202f\u205f-\u2064\u2066-\u206f\u3000\ufeff\ufff9-\ufffb"
@@ -62,13 +63,18 @@ def check_args(question: object, k: object) -> str:
     """The stripped question; ValueError naming what is wrong for a question that is not a string, too
     long, not valid Unicode or shows nothing (blank, or only invisible characters), or a k that is not an
     integer from 1 to :data:`MAX_K`."""
-    question = check_text(question)
-    if not VISIBLE.search(question):
-        raise BlankQuestion("question must not be empty or blank")
+    question = check_visible(check_text(question))
     if isinstance(k, bool) or not isinstance(k, int):
         raise ValueError(f"k must be an integer, got {type(k).__name__}")
     if not 0 < k <= MAX_K:
         raise ValueError(f"k must be between 1 and {MAX_K}, got {k}")
+    return question.strip()
+
+
+def check_visible(question: str) -> str:
+    """The question stripped; :class:`BlankQuestion` when it shows nothing (blank, or only invisible characters)."""
+    if not VISIBLE.search(question):
+        raise BlankQuestion("question must not be empty or blank")
     return question.strip()
 
 

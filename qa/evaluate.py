@@ -11,11 +11,14 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from .answer import Answer, answer
-from .embed import Embedder
 from .errors import QAError
-from .search import MODES, Index
-from .split import Passage
+from .indexing.assemble import assemble_index
+from .indexing.embed import Embedder
+from .indexing.index import Index
+from .passage import Passage
+from .retrieval.answer import Answer
+from .retrieval.pipeline import Retriever
+from .retrieval.request import MODES
 
 __all__ = [
     "QACase",
@@ -76,9 +79,10 @@ def load_beir(folder: str | Path) -> tuple[list[Passage], dict[str, str], dict[s
     return passages, queries, qrels
 
 
-def run_queries(index: Index, queries: dict[str, str], mode: str, depth: int = DEPTH) -> dict[str, dict[str, float]]:
+def run_queries(retriever: Retriever, queries: dict[str, str], mode: str, depth: int = DEPTH) -> dict[str, dict[str, float]]:
     """A ranx-style run: ``{query id: {passage source: score}}`` of the top ``depth`` per query."""
-    run = {qid: {index.passages[i].source: score for i, score in index.search(text, depth, mode)} for qid, text in queries.items()}
+    passages = retriever.index.passages
+    run = {qid: {passages[i].source: score for i, score in retriever.rank(text, depth, mode)} for qid, text in queries.items()}
     return {qid: docs or {"-": 0.0} for qid, docs in run.items()}  # ranx wants no empty rankings
 
 
@@ -100,7 +104,8 @@ def evaluate_retrieval(
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     index, judged, qrels = beir_index(folder, embedder=embedder, progress=progress)
-    return {mode: score_run(qrels, run_queries(index, judged, mode)) for mode in modes}
+    retriever = Retriever(index)
+    return {mode: score_run(qrels, run_queries(retriever, judged, mode)) for mode in modes}
 
 
 def beir_index(
@@ -111,7 +116,7 @@ def beir_index(
     judged = {q: text for q, text in queries.items() if q in qrels}
     if not judged:
         raise QAError(f"no query in {folder} has judgments in qrels/test.tsv")
-    return Index.build(passages, embedder or Embedder(), progress=progress), judged, qrels
+    return assemble_index(passages, embedder or Embedder(), progress=progress)[0], judged, qrels
 
 
 @dataclass(frozen=True)
@@ -143,8 +148,9 @@ def load_qa_cases(path: str | Path) -> list[QACase]:
 def evaluate_qa(cases: list[QACase], index: Index, k: int = 5) -> tuple[dict, list[dict]]:
     """The report (counts and rates) and one row per case with what happened."""
     rows = []
+    retriever = Retriever(index)
     for case in cases:
-        result: Answer = answer(index, case.turns[-1], history=list(case.turns[:-1]), k=k)
+        result: Answer = retriever.ask(case.turns[-1], k, history=list(case.turns[:-1]))
         texts = [h.text.lower() for h in result.hits]
         needle = (case.answer or "").lower()
         rows.append(

@@ -12,10 +12,10 @@ import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
-
-from fakes import FakeEmbedder
+from support.fakes import FakeEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -34,6 +34,17 @@ def _no_ambient_config(monkeypatch):
 @pytest.fixture
 def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    """The default corpus, committed in the checkout."""
+    return CORPUS
 
 
 @pytest.fixture
@@ -58,7 +69,7 @@ def tiny_corpus(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def real_embedder():
-    from qa.embed import Embedder
+    from qa.indexing.embed import Embedder
 
     return Embedder()
 
@@ -66,24 +77,24 @@ def real_embedder():
 @pytest.fixture(scope="session")
 def corpus_index(tmp_path_factory, real_embedder) -> Path:
     """The default corpus indexed with the real shipped model (built once per test session)."""
-    from qa.build import build_index
+    from qa.indexing.build import build_index
 
     index_dir = tmp_path_factory.mktemp("corpus-index")
     build_index(CORPUS, index_dir, embedder=real_embedder)
     return index_dir
 
 
-def free_port() -> int:
+def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
 @contextlib.contextmanager
-def serving(index_dir: Path, *args: str, env: dict | None = None, ready: str = "/api/health", log: Path | None = None):
+def _serving(index_dir: Path, *args: str, env: dict | None = None, ready: str = "/api/health", log: Path | None = None):
     """``qa serve`` on a free loopback port, in its own process; yields its base URL (no trailing /).
     What the server prints goes to ``log`` (a file: a pipe no one reads would stall the server)."""
-    port = free_port()
+    port = _free_port()
     qa = str(Path(sys.executable).with_name("qa"))
     log = log or Path(tempfile.mkstemp(prefix="qa-serve-", suffix=".log")[1])
     with open(log, "w") as out:
@@ -116,12 +127,12 @@ def serving(index_dir: Path, *args: str, env: dict | None = None, ready: str = "
             proc.kill()
 
 
-def gradio_config(url: str) -> dict:
+def _gradio_config(url: str) -> dict:
     with urllib.request.urlopen(url + "/config", timeout=30) as response:
         return json.load(response)
 
 
-def gradio_event(url: str, fn_index: int, data: list) -> tuple[int, dict]:
+def _gradio_event(url: str, fn_index: int, data: list) -> tuple[int, dict]:
     """One gradio event over HTTP, as the page sends it (``queue/join``, then the event stream):
     ``(200, the completion message)``, or the status and JSON body of a refused join. ``data`` may hold
     NaN (sent as JSON's ``NaN``, which browsers' JSON never writes but an attacker can)."""
@@ -141,6 +152,24 @@ def gradio_event(url: str, fn_index: int, data: list) -> tuple[int, dict]:
     raise AssertionError("the event stream ended without a result")
 
 
-def file_data(path: str | Path, name: str = "x.txt") -> dict:
+def _file_data(path: str | Path, name: str = "x.txt") -> dict:
     """A gradio file object as an event carries it."""
     return {"path": str(path), "orig_name": name, "meta": {"_type": "gradio.FileData"}}
+
+
+@pytest.fixture(scope="session")
+def free_port():
+    """A function: a free loopback port."""
+    return _free_port
+
+
+@pytest.fixture(scope="session")
+def serving():
+    """A context manager: ``with serving(index_dir, *args, env=..., log=...) as url`` runs ``qa serve``."""
+    return _serving
+
+
+@pytest.fixture(scope="session")
+def gradio():
+    """Gradio's wire protocol for tests: ``config(url)``, ``event(url, fn_index, data)``, ``file_data(path, name)``."""
+    return SimpleNamespace(config=_gradio_config, event=_gradio_event, file_data=_file_data)

@@ -10,8 +10,6 @@ from typer.testing import CliRunner
 
 from qa.cli import app
 
-from conftest import CORPUS
-
 runner = CliRunner()
 QA = str(Path(sys.executable).with_name("qa"))  # the console script installed beside this Python
 
@@ -89,7 +87,8 @@ def test_index_then_ask(tiny_corpus, tmp_path):
     assert payload["answered"] is True
     assert len(payload["hits"]) == 4  # the whole tiny corpus
     top = payload["hits"][0]
-    assert set(top) == {"text", "source", "title", "paragraph", "line", "start", "end", "score", "highlight", "section", "page", "copies"}
+    assert set(top) == {"text", "source", "title", "paragraph", "line", "start", "end", "score", "highlight", "section", "page",
+                        "copies", "citation"}  # the record the API returns too
     text = (tiny_corpus / "alpha.txt").read_text()
     assert text[top["highlight"]["start"] : top["highlight"]["end"]] == top["highlight"]["text"]
     assert "1952" in top["highlight"]["text"]
@@ -115,10 +114,10 @@ def test_index_dir_from_environment(tiny_corpus, tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_acceptance_index_corpus_and_ask_json(tmp_path):
+def test_acceptance_index_corpus_and_ask_json(corpus_dir, tmp_path):
     """The issue's acceptance command, through the installed console script."""
     index_dir = str(tmp_path / "idx")
-    built = subprocess.run([QA, "index", str(CORPUS), "--index-dir", index_dir], capture_output=True, text=True, timeout=600)
+    built = subprocess.run([QA, "index", str(corpus_dir), "--index-dir", index_dir], capture_output=True, text=True, timeout=600)
     assert built.returncode == 0, built.stderr
     assert "Indexed 3 files" in built.stdout
     asked = subprocess.run(
@@ -131,13 +130,13 @@ def test_acceptance_index_corpus_and_ask_json(tmp_path):
     top = json.loads(asked.stdout)["hits"][0]
     assert (top["source"], top["paragraph"], top["line"]) == ("000_ec1e6d9161bd9899.txt", 15, 30)
     assert "half a million followers" in top["text"]
-    text = Path(CORPUS / top["source"]).read_text(encoding="utf-8")
+    text = Path(corpus_dir / top["source"]).read_text(encoding="utf-8")
     assert text[top["start"] : top["end"]] == top["text"]
 
 
 @pytest.mark.slow
 def test_ask_shows_terminal_control_characters_from_documents_as_replacement_marks(tmp_path, real_embedder):
-    from qa.build import build_index
+    from qa.indexing.build import build_index
 
     corpus = tmp_path / "docs"
     corpus.mkdir()

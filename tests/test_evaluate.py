@@ -4,15 +4,13 @@ import json
 from pathlib import Path
 
 import pytest
+from support.fakes import FakeEmbedder
 from typer.testing import CliRunner
 
-from qa.build import index_corpus
 from qa.cli import app
 from qa.errors import QAError
 from qa.evaluate import evaluate_qa, evaluate_retrieval, load_beir, load_qa_cases
-
-from conftest import CORPUS
-from fakes import FakeEmbedder
+from qa.indexing.build import index_corpus
 
 QA_FILE = Path(__file__).parent / "corpus_qa.jsonl"
 MSMARCO = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "msmarco-trecdl-5k"
@@ -61,9 +59,9 @@ def test_evaluate_retrieval_scores_every_mode_with_ranx(tmp_path):
 
 
 def test_eval_cli_json(tmp_path, monkeypatch):
-    import qa.embed
+    import qa.cli
 
-    monkeypatch.setattr(qa.embed, "Embedder", lambda model=None, **kw: FakeEmbedder())
+    monkeypatch.setattr(qa.cli, "Embedder", lambda model=None, **kw: FakeEmbedder())
     result = CliRunner().invoke(app, ["eval", str(_beir(tmp_path / "ds", False)), "--mode", "bm25", "--json"])
     assert result.exit_code == 0, result.output
     assert set(json.loads(result.stdout)) == {"bm25"}
@@ -71,13 +69,13 @@ def test_eval_cli_json(tmp_path, monkeypatch):
     assert bad.exit_code == 2 and "mode must be one of hybrid, dense, bm25, got 'fuzzy'" in bad.output
 
 
-def test_qa_file_has_all_three_shapes_and_true_answers():
+def test_qa_file_has_all_three_shapes_and_true_answers(corpus_dir):
     cases = load_qa_cases(QA_FILE)
     kinds = [c.kind for c in cases]
     assert len(cases) >= 30 and {"single", "followup", "unanswerable"} == set(kinds)
     for case in cases:
         if case.answer:  # every answer is really in its source article
-            assert case.answer.lower() in (CORPUS / case.source).read_text(encoding="utf-8").lower()
+            assert case.answer.lower() in (corpus_dir / case.source).read_text(encoding="utf-8").lower()
 
 
 def test_qa_file_errors(tmp_path):
@@ -94,9 +92,9 @@ def test_qa_file_errors(tmp_path):
 
 
 @pytest.mark.slow
-def test_eval_qa_acceptance_on_the_default_corpus(real_embedder):
+def test_eval_qa_acceptance_on_the_default_corpus(corpus_dir, real_embedder):
     """The issue's bar: answer@3 100%, answer@1 ≥ 90%, every unanswerable case abstained, none false."""
-    report, rows = evaluate_qa(load_qa_cases(QA_FILE), index_corpus(CORPUS, embedder=real_embedder))
+    report, rows = evaluate_qa(load_qa_cases(QA_FILE), index_corpus(corpus_dir, embedder=real_embedder))
     misses = [r for r in rows if r["kind"] != "unanswerable" and not r["answer@3"]]
     assert report["answer@3"]["rate"] == 1.0, misses
     assert report["answer@1"]["rate"] >= 0.9

@@ -1,0 +1,58 @@
+"""Assemble an :class:`~qa.indexing.index.Index` from passages: reuse the vectors a previous index has
+for unchanged passages, embed the others in chunks (memory stays bounded for large corpora), fill the
+vector store, and build BM25."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..passage import Passage
+from .bm25 import BM25
+from .embed import Embedder, progress_bar
+from .index import Index
+from .manifest import Manifest
+from .records import passage_ids
+from .stores import create_store
+
+__all__ = ["CHUNK", "assemble_index"]
+
+CHUNK = 10_000  # passages embedded and added to the store at a time
+
+
+def assemble_index(
+    passages: list[Passage],
+    embedder: Embedder,
+    *,
+    progress: bool = False,
+    previous: Index | None = None,
+    kind: str = "auto",
+    texts: dict[str, str] | None = None,
+    manifest: Manifest | None = None,
+) -> tuple[Index, int]:
+    """The index of ``passages`` and how many of them were embedded. Passages whose id is in ``previous``
+    (same file, same title and text) take their vector from it; those the store holds already (a shared
+    store) need neither. ``kind`` picks the vector store (:mod:`qa.indexing.stores`). ``manifest``
+    describes the corpus; the index's own fields (model, store, sizes) are filled in here."""
+    texts_to_embed = [p.search_text for p in passages]
+    ids = passage_ids(passages)
+    store = create_store(kind, embedder.dimension, ids, embedder)
+    present = store.present(ids)  # content-addressed: these need neither embedding nor a copy
+    known = {} if previous is None else {pid: i for i, pid in enumerate(previous.ids) if pid not in present}
+    fresh = sum(pid not in known and pid not in present for pid in ids)
+    with progress_bar(fresh, "Embedding", enabled=progress and fresh > 0) as bar:
+        for lo in range(0, len(passages), CHUNK):
+            chunk = range(lo, min(lo + CHUNK, len(passages)))
+            vectors = np.empty((len(chunk), embedder.dimension), dtype=np.float32)
+            old = [(n, known[ids[i]]) for n, i in enumerate(chunk) if ids[i] in known]
+            if old:
+                vectors[[n for n, _ in old]] = previous.store.vectors(np.array([j for _, j in old]))
+            new = [n for n, i in enumerate(chunk) if ids[i] not in known and ids[i] not in present]
+            if new:
+                vectors[new] = embedder.encode([texts_to_embed[chunk[n]] for n in new], bar=bar)
+            store.add(vectors, passages[chunk.start : chunk.stop])
+    described = Manifest(
+        model=embedder.model_id, precision=embedder.precision, store=store.kind, passages=len(passages), dimension=store.dimension
+    )
+    if manifest is not None:
+        described = manifest.replace(**{f: getattr(described, f) for f in ("model", "precision", "store", "passages", "dimension")})
+    return Index(passages, store, BM25.build(texts_to_embed), embedder, described, ids, texts=texts or {}), fresh

@@ -1,0 +1,176 @@
+"""Build or update an index from a corpus folder: read → split → embed → store.
+
+An existing index is synced, not rebuilt: files are compared by sha256 with the manifest, unchanged
+passages keep their ids and vectors, and only new or changed passages are embedded. Nothing changed →
+nothing is written. ``rebuild=True`` embeds everything anew; ``dry_run=True`` says what would happen.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from functools import partial
+from pathlib import Path
+
+import faiss
+
+from ..config import write_index_dir
+from ..errors import QAError
+from ..passage import Passage
+from ..readers import Skip, max_file_bytes
+from ..version import __version__
+from .assemble import assemble_index
+from .calibrate import calibrate
+from .collect import Collected, collect, format_counts, scan
+from .embed import Embedder, model_id
+from .folder import damaged, index_lock, load_index, save_index
+from .index import Index
+from .manifest import NOTHING_INDEXED, DamagedIndex, Manifest, SkippedFile, read_manifest
+from .records import passage_ids
+from .report import BuildReport, Changes
+from .stores import choose_kind
+
+__all__ = ["BuildReport", "Changes", "build_index", "index_corpus", "index_status"]
+
+
+def index_corpus(
+    corpus_dir: str | Path,
+    *,
+    embedder: Embedder | None = None,
+    progress: bool = False,
+    previous: Index | None = None,
+    kind: str = "auto",
+) -> Index:
+    """Read, split and embed every document under ``corpus_dir`` into an in-memory index (passages
+    already in ``previous`` keep their vectors). Its manifest records the files, the skipped files and
+    why, and the abstention calibration."""
+    embedder = embedder or Embedder()
+    corpus_dir = Path(corpus_dir)
+    cap = max_file_bytes()
+    read = collect(corpus_dir, embedder, None, previous, scan(corpus_dir, cap), cap)
+    return _index(corpus_dir, read, embedder, progress, previous, kind)[0]
+
+
+def _index(corpus_dir: Path, read: Collected, embedder, progress, previous, kind) -> tuple[Index, int]:
+    """The index of what was read, calibrated for abstention, and how many passages were embedded."""
+    described = Manifest(
+        model=embedder.model_id, precision=embedder.precision, store=kind, passages=0, dimension=1,
+        qa_version=__version__, faiss_version=faiss.__version__, corpus=str(corpus_dir.resolve()),
+        files=read.files, skipped={s.source: SkippedFile(s.reason, s.sha256) for s in read.skipped},
+        duplicates=read.duplicates, warnings=read.warnings,
+    )  # fmt: skip
+    index, embedded = assemble_index(
+        read.all_passages(), embedder, progress=progress, previous=previous, kind=kind, texts=read.texts, manifest=described
+    )
+    index.manifest = index.manifest.replace(abstain=calibrate(index))
+    return index, embedded
+
+
+def _changes(old: Manifest, read: Collected, before: list[Passage], after: list[Passage]) -> Changes:
+    """Which files were added, changed or removed since ``old``, with passage counts from the passages
+    ``before`` and ``after``."""
+    files, now = old.files, read.files
+    was, will = Counter(p.source for p in before), Counter(p.source for p in after)
+    return Changes(
+        added={s: will[s] for s in now if s not in files},
+        changed={s: will[s] for s in now if s in files and files[s] != now[s]},
+        removed={s: was[s] for s in files if s not in now},
+    )
+
+
+def build_index(
+    corpus_dir: str | Path,
+    index_dir: str | Path | None = None,
+    *,
+    embedder: Embedder | None = None,
+    progress: bool = False,
+    rebuild: bool = False,
+    dry_run: bool = False,
+    kind: str = "auto",
+    max_file_mb: float | None = None,
+) -> BuildReport:
+    """Index ``corpus_dir`` into ``index_dir``: sync an existing index (embed only what changed) or build
+    a new one. The index in place is replaced only once the new one is complete. ``kind`` is the vector
+    store (auto: exact search for smaller corpora, an inverted file beyond; see :mod:`qa.indexing.stores`).
+    Files larger than ``max_file_mb`` (default ``$QA_MAX_FILE_MB``, else 50) are skipped."""
+    choose_kind(0, kind)  # a bad kind fails before any work
+    cap = max_file_bytes(max_file_mb)
+    began = time.perf_counter()
+    corpus_dir, index_dir = Path(corpus_dir), write_index_dir(index_dir)
+    if not corpus_dir.is_dir():
+        raise QAError(f"corpus folder not found: {corpus_dir}")
+    embedder = embedder or Embedder()
+    with index_lock(index_dir):
+        old, repairs = (None, []) if rebuild else _previous_manifest(index_dir, embedder)
+        scanned = scan(corpus_dir, cap)
+        # Nothing changed, and the data is intact (damage is repaired below, by reading and embedding again)
+        if old is not None and scanned.fingerprint() == old.fingerprint() and not damaged(index_dir, old):
+            return BuildReport(
+                corpus_dir, index_dir, len(old.files), old.passages,
+                tuple(Skip(k, v.reason, v.sha256) for k, v in old.skipped.items()), time.perf_counter() - began,
+                written=False, full=False, formats=format_counts(old.files), duplicates=old.duplicates, warnings=old.warnings,
+            )  # fmt: skip
+        previous = None
+        if old is not None:
+            try:
+                previous = load_index(index_dir, embedder=embedder)
+            except DamagedIndex as e:  # vectors, passages or BM25: nothing of it can be trusted
+                old, repairs = None, [f"{e.what}: built anew"]
+        if previous is not None:
+            try:
+                previous.document_texts()
+            except DamagedIndex as e:  # only the extracted texts: their documents are read again
+                previous.forget_texts()
+                repairs = [f"{e.what}: the PDF, DOCX and HTML files read again"]
+        before = previous.passages if previous else []
+        read = collect(corpus_dir, embedder, old, previous, scanned, cap)
+        report = partial(
+            BuildReport, corpus_dir, index_dir, len(read.files), skipped=tuple(read.skipped), full=old is None,
+            formats=read.formats(), duplicates=read.duplicates, warnings=read.warnings, repairs=tuple(repairs),
+        )  # fmt: skip
+        if dry_run:
+            passages = read.all_passages()
+            known = set(previous.ids) if previous else set()
+            fresh = sum(pid not in known for pid in passage_ids(passages))
+            changes = _changes(old or NOTHING_INDEXED, read, before, passages)
+            return report(len(passages), seconds=time.perf_counter() - began, embedded=fresh, changes=changes, written=False)
+        index, embedded = _index(corpus_dir, read, embedder, progress, previous, kind)
+        save_index(index, index_dir)
+        index.store.prune()  # a shared store drops what no index uses, now the new one is in place
+    changes = _changes(old, read, before, index.passages) if old else Changes()
+    return report(len(index), seconds=time.perf_counter() - began, embedded=embedded, changes=changes)
+
+
+def _previous_manifest(index_dir: Path, embedder: Embedder) -> tuple[Manifest | None, list[str]]:
+    """The manifest of the index to sync with, or None to build from scratch (no index, one this qa
+    cannot read, or a damaged manifest), and what damage was found. A different model or precision is an
+    error: its vectors cannot be mixed with the new ones."""
+    try:
+        manifest = read_manifest(index_dir)
+    except DamagedIndex as e:
+        return None, [f"{e.what}: built anew"]
+    except QAError:  # none, or one of another format version: build anew
+        return None, []
+    manifest.check(index_dir, embedder.model_id, embedder.precision)
+    return manifest, []
+
+
+def index_status(corpus_dir: str | Path, index_dir: str | Path, model: str | None = None) -> str:
+    """``"fresh"``, ``"missing"``, or ``"stale: <why>"`` for the index of ``corpus_dir``."""
+    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
+    try:
+        manifest = read_manifest(index_dir)
+    except QAError:
+        return "missing"
+    if manifest.mismatch(model_id(model)):
+        return f"stale: built with {manifest.model}, model is now {model_id(model)}"
+    bad = damaged(index_dir, manifest)
+    if bad:
+        return f"stale: {', '.join(bad)} damaged"
+    current = scan(corpus_dir, max_file_bytes()).fingerprint() if corpus_dir.is_dir() else {}
+    indexed = manifest.fingerprint()
+    changed = sorted(k for k in indexed.keys() | current.keys() if indexed.get(k) != current.get(k))
+    if changed:
+        more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+        return f"stale: {', '.join(changed[:3])}{more} changed"
+    return "fresh"

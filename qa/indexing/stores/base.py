@@ -1,0 +1,56 @@
+"""What qa needs of a vector store: nearest neighbours by inner product over unit vectors (= cosine
+similarity), rows numbered in the order of the index's passages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from ...passage import Passage
+
+__all__ = ["VectorStore"]
+
+
+class VectorStore(Protocol):
+    kind: str  # its name in the registry (qa.indexing.stores.STORES) and in the manifest
+    dimension: int
+
+    @classmethod
+    def create(cls, dimension: int, ids: list[str], embedder) -> VectorStore:
+        """An empty store for the rows ``ids`` (passage ids, in order), to be filled by :meth:`add`.
+        ``embedder`` names the model and precision (a shared store keeps models apart by them)."""
+        ...
+
+    @classmethod
+    def open(cls, folder: Path, ids: list[str]) -> VectorStore:
+        """The store :meth:`save` wrote into the index's data ``folder``, for the rows ``ids``."""
+        ...
+
+    def __len__(self) -> int: ...
+
+    def present(self, ids: list[str]) -> set[str]:
+        """Which of ``ids`` the store holds already (a shared store): they need no embedding, and
+        :meth:`add` may be given anything in their rows."""
+        ...
+
+    def add(self, vectors: np.ndarray, passages: list[Passage]) -> None:
+        """Store the next ``len(vectors)`` rows (``passages`` are theirs, for stores that keep them)."""
+        ...
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, rows), each of shape (len(queries), k'), best first; row -1 pads a short answer."""
+        ...
+
+    def vectors(self, rows: np.ndarray) -> np.ndarray:
+        """The stored vectors of ``rows`` (approximate for quantised stores), (len(rows), dimension)."""
+        ...
+
+    def save(self, folder: Path) -> None:
+        """Write what :meth:`open` needs into the index's new data ``folder``."""
+        ...
+
+    def prune(self) -> int:
+        """Once the new index is in place: drop what no index uses any more (a shared store); how many."""
+        ...

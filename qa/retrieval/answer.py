@@ -1,0 +1,27 @@
+"""What a question gets: the passages found, whether they answer it, and how sure that is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..passage import Hit
+
+__all__ = ["Answer"]
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    query: str  # what was searched: the question, or with the conversation's topic for a follow-up
+    answered: bool  # False: the documents do not contain the answer; ``hits`` are the closest passages
+    hits: list[Hit] = field(default_factory=list)
+    confidence: float = 0.0  # best similarity minus the index's threshold (negative: not answered)
+
+    def to_dict(self) -> dict:
+        return {
+            "question": self.question,
+            "query": self.query,
+            "answered": self.answered,
+            "confidence": self.confidence,
+            "hits": [h.to_dict() for h in self.hits],
+        }

@@ -1,0 +1,139 @@
+"""The retrieval pipeline: a question in, an :class:`Answer` out, in explicit stages --
+
+    follow-up → candidates (dense, BM25) → fuse → feedback → rerank → highlight → abstain
+
+each a function or object of its own module with typed values between them (:mod:`.ranking`), held in
+:class:`Stages` so any one can be replaced (``Retriever(index, stages=replace(Stages(), ...))``) or, for the
+re-ranker, chosen by configuration (``$QA_RERANK``, see :mod:`.rerank`). ``qa.retrieve``, ``qa.ask``, the
+CLI, the HTTP API and the chat all run :meth:`Retriever.run`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import QAError
+from ..indexing.calibrate import calibrate
+from ..indexing.embed import VectorCache
+from ..indexing.folder import load_index
+from ..indexing.index import Index
+from ..indexing.manifest import Calibration
+from ..passage import Hit
+from . import abstain, candidates, feedback, followup, fuse, highlight
+from .answer import Answer
+from .ranking import Query, Ranking
+from .request import Mode, Request
+from .rerank import Reranker, reranker
+
+__all__ = ["Retriever", "Stages"]
+
+VECTOR_CACHE = 10_000  # recent question and sentence vectors kept per index (~15 MB at 384-d)
+
+
+@dataclass(frozen=True)
+class Stages:
+    gather: Callable = candidates.gather  # (index, query, depth, allowed, also) → Candidates
+    fuse: Callable = fuse.fuse  # Candidates → Ranking
+    feedback: Callable = feedback.expand  # (index, text, query, first ranking, searched) → Query | None
+    rerank: Reranker | str | None = None  # None: $QA_RERANK, else none
+    highlight: Callable = highlight.highlights  # (text, vector, passages, embed) → [Highlight]
+    abstain: Callable = abstain.decide  # (index, calibration, text, vector, hits, sources) → Verdict
+    resolve: Callable = followup.resolve  # (question, history) → what to search
+    merge: Callable = followup.merge  # (with topic, alone, k) → the follow-up's ranking
+
+
+class Retriever:
+    """Answers questions from one loaded :class:`~qa.indexing.index.Index`."""
+
+    def __init__(self, index: Index, *, stages: Stages | None = None, rerank: Reranker | str | None = None):
+        self.index = index
+        self.stages = stages or Stages()
+        self.reranker = reranker(rerank if rerank is not None else self.stages.rerank)
+        # Questions and highlight sentences, embedded once while they keep coming back.
+        self.recent = VectorCache(VECTOR_CACHE)
+        self._calibration = index.manifest.abstain
+
+    @classmethod
+    def load(cls, index_dir: str | os.PathLike | None = None, *, model: str | None = None, embedder=None, **options) -> Retriever:
+        """A retriever over the index in ``index_dir`` (see :func:`qa.indexing.folder.load_index`)."""
+        return cls(load_index(index_dir, model=model, embedder=embedder), **options)
+
+    # --- the one pipeline ---------------------------------------------------------------------------
+
+    def ask(self, question: str, k: int = 5, *, history: list[str] | None = None,
+            sources: Collection[str] | None = None, mode: Mode = "hybrid") -> Answer:  # fmt: skip
+        """The ``k`` passages that best answer ``question``, best first, each with its highlight, and
+        whether they answer it. ``history``: earlier user turns (for "where is he based?");
+        ``sources``: search only those files."""
+        return self.run(Request.checked(question, k, history=history, sources=sources, mode=mode))
+
+    def retrieve(self, question: str, k: int = 5, **options) -> list[Hit]:
+        """:meth:`ask`'s passages."""
+        return self.ask(question, k, **options).hits
+
+    def run(self, request: Request) -> Answer:
+        """The answer to a checked request: every stage, in order."""
+        s, k = self.stages, request.k
+        query = s.resolve(request.question, list(request.history))
+        depth = max(k, self.reranker.depth)
+        if query == request.question:
+            ranked = self.rank(query, depth, request.mode, request.sources)
+        else:
+            wide = max(depth, followup.FOLLOWUP_DEPTH)
+            with_topic = self.rank(query, wide, request.mode, request.sources)
+            ranked = s.merge(with_topic, self.rank(request.question, wide, request.mode, request.sources), depth)
+        hits = [Hit(self.index.passages[i], score) for i, score in ranked]
+        hits = self.reranker.rerank(query, hits)[:k]
+        vector = self.embed_query(query)
+        marks = s.highlight(query, vector, [h.passage for h in hits], self.embed) if hits else []
+        hits = [dataclasses.replace(h, highlight=m) for h, m in zip(hits, marks)]
+        verdict = s.abstain(self.index, self.calibration, query, vector, hits, request.sources)
+        return Answer(request.question, query, verdict.answered, hits, verdict.confidence)
+
+    def rank(self, text: str, k: int, mode: Mode = "hybrid", sources: Collection[str] | None = None) -> list[tuple[int, float]]:
+        """(passage position, score) of the ``k`` best passages for ``text``, best first; only passages of
+        the files in ``sources`` when given. The ranking stages, without highlights or abstention."""
+        index, s = self.index, self.stages
+        allowed = index.positions_of(sources) if sources is not None else None
+        if not len(index) or (allowed is not None and not allowed.size):
+            return []
+        if mode == "bm25":
+            return candidates.keyword(index.bm25.scores(text), k, allowed).top(k)
+        vector = self.embed_query(text)
+        if mode == "dense":
+            return candidates.dense(index, vector, k, allowed).top(k)
+        searched = len(index) if allowed is None else len(allowed)
+        depth = min(searched, max(candidates.CANDIDATES, k))
+        query = Query(vector, index.bm25.scores(text))
+        found = s.gather(index, query, depth, allowed)
+        ranking: Ranking = s.fuse(found)
+        expanded = s.feedback(index, text, query, ranking, searched)
+        if expanded is not None:
+            ranking = s.fuse(s.gather(index, expanded, depth, allowed, also=found.rows))
+        return ranking.top(k)
+
+    # --- what the stages share ------------------------------------------------------------------------
+
+    @property
+    def calibration(self) -> Calibration:
+        """The index's abstention threshold (an index built in memory is calibrated on first use)."""
+        if self._calibration is None:
+            self._calibration = calibrate(self.index)
+        return self._calibration
+
+    def embed_query(self, text: str) -> np.ndarray:
+        if self.index.embedder.dimension != self.index.store.dimension:
+            raise QAError(
+                f"model {self.index.embedder.model_id!r} makes {self.index.embedder.dimension}-d vectors but the "
+                f"index holds {self.index.store.dimension}-d ones; re-index with 'qa index'"
+            )
+        return self.embed([text])[0]
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Vectors for texts that are not passages of the index (questions, sentences), kept a while."""
+        return self.recent.encode(texts, self.index.embedder)

@@ -1,0 +1,60 @@
+"""rerank: an optional stage that reorders the best passages before they are highlighted (none by
+default). A re-ranker is any object with ``depth`` (how many of the best passages it wants to see; 0:
+just the ``k`` asked for) and ``rerank(question, hits) -> hits``.
+
+It is chosen by configuration: ``$QA_RERANK`` (or ``Retriever(index, rerank=...)``) names one in
+:data:`RERANKERS`, or any importable ``module:attribute`` that is a re-ranker or makes one when called --
+so adding one is one module, registered with one line here or named in the setting.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Protocol
+
+from ..passage import Hit
+
+__all__ = ["RERANKERS", "NoRerank", "Reranker", "reranker"]
+
+
+class Reranker(Protocol):
+    depth: int
+
+    def rerank(self, question: str, hits: list[Hit]) -> list[Hit]:
+        """``hits`` (best first, not yet highlighted) in the order they should be shown."""
+        ...
+
+
+class NoRerank:
+    depth = 0
+
+    def rerank(self, question: str, hits: list[Hit]) -> list[Hit]:
+        return hits
+
+
+RERANKERS: dict[str, str] = {"none": "qa.retrieval.rerank:NoRerank"}
+
+
+def reranker(setting: str | Reranker | None = None) -> Reranker:
+    """The re-ranker a setting names (default ``$QA_RERANK``, else none)."""
+    if setting is not None and not isinstance(setting, str):
+        return setting
+    name = setting or os.environ.get("QA_RERANK") or "none"
+    target = RERANKERS.get(name, name)
+    module, _, attribute = target.partition(":")
+    if not module or not attribute:
+        raise ValueError(f"re-ranker must be one of {', '.join(RERANKERS)} or module:attribute, got {name!r}")
+    try:
+        found = getattr(importlib.import_module(module), attribute)
+    except (ImportError, AttributeError) as e:
+        raise ValueError(f"cannot load re-ranker {name!r}: {e}") from None
+    made = found
+    if isinstance(found, type) or (callable(found) and not hasattr(found, "rerank")):  # a class or a factory
+        try:
+            made = found()
+        except TypeError as e:
+            raise ValueError(f"cannot make re-ranker {name!r}: {e}") from None
+    if not callable(getattr(made, "rerank", None)) or not isinstance(getattr(made, "depth", None), int):
+        raise ValueError(f"re-ranker {name!r} needs a rerank(question, hits) method and an integer depth")
+    return made

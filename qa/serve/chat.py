@@ -1,0 +1,298 @@
+"""The web chat (gradio): a question in; the answering sentence with its citation out, then the
+supporting passages -- or a plain "the documents do not contain the answer". Follow-up questions use
+the conversation; every reply says what was searched. Each citation opens to show the passage in its
+document; the search can be limited to chosen documents; documents can be uploaded (indexed in the
+background, see :mod:`.indexer`). :mod:`.server` serves it with the HTTP API.
+
+Corpus text is untrusted. Every piece of it (text, title, heading, file name) goes through
+:func:`escape` wherever it is shown -- replies, the "in context" titles, the status line, upload
+messages -- so HTML, scripts, markdown images and links inside a document are shown as the characters
+they are. What a visitor sends is untrusted too: the question and the settings are checked, and the
+upload handler takes only files gradio itself received.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from pathlib import Path
+
+from ..config import find_index_dir
+from ..errors import MAX_HISTORY, MAX_QUESTION, BlankQuestion, QAError
+from ..indexing.index import Index
+from ..passage import Hit
+from ..readers import FORMATS
+from ..retrieval.answer import Answer
+from ..retrieval.oneshot import cached_retriever
+from ..retrieval.pipeline import Retriever
+from .indexer import DEFAULT_MAX_UPLOAD_MB, Indexer, safe_name
+from .payload import received
+
+__all__ = ["build_app", "context_markdown", "escape", "format_reply", "reply_messages"]
+
+MAX_PASSAGES = 20
+MAX_QUEUE = 64
+MAX_CHOSEN = 1000  # documents a search may be limited to
+
+# CommonMark lets any ASCII punctuation be escaped with a backslash; these are the characters that
+# start markup in gradio's renderer (links, images, emphasis, code, lists, headings, tables, math,
+# autolinks via ':' and '/'). <, > and & become entities so no raw HTML survives either.
+_MARKUP = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:/$=\"'^])")
+
+SEED_EXAMPLES = [
+    "Who is Ardavan Hatami?",
+    "How long was the Iranian writer's father in prison?",
+    "Which sites did the Iranian delegation visit in Israel?",
+    "Who won the 2018 FIFA World Cup?",
+]
+
+
+def escape(text: str) -> str:
+    """Untrusted text → markdown that displays exactly that text and nothing else."""
+    text = _MARKUP.sub(r"\\\1", text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _quote(hit: Hit, bold: bool = True) -> str:
+    """The passage as a markdown quote, its highlight in bold (unless it is the whole passage); every
+    character of it escaped."""
+    text, marked = hit.text, hit.highlight
+    if not bold or marked is None or marked.text == text:
+        parts = [escape(text)]
+    else:
+        lo, hi = marked.start - hit.start, marked.end - hit.start
+        bold = "\n".join(f"<strong>{escape(line)}</strong>" if line.strip() else line for line in text[lo:hi].split("\n"))
+        parts = [escape(text[:lo]), bold, escape(text[hi:])]
+    return "\n".join("> " + line if line.strip() else ">" for line in "".join(parts).split("\n"))
+
+
+def _cite(n: int, hit: Hit) -> str:
+    return f"[{n}] {escape(hit.citation())}"
+
+
+def format_reply(result: Answer) -> str:
+    """The chat's reply: the answering sentence with its citation, then the supporting passages; or a
+    plain statement that the documents do not contain the answer, then the closest passages as weak."""
+    searched = f"<small>searched for: {escape(result.query)}</small>"
+    if not result.hits:
+        return f"The index is empty: there is nothing to search.\n\n{searched}"
+    if result.answered:
+        top = result.hits[0]
+        sentence = top.highlight.text if top.highlight else top.text
+        head = f"**Answer:** {escape(sentence)}\n\n— {_cite(1, top)}\n\n{searched}\n\n**Supporting passages**"
+        label = ""
+    else:
+        head = (
+            "**The documents do not contain the answer to this question.** The closest passages are below; "
+            f"they are weak matches and probably do not answer it.\n\n{searched}"
+        )
+        label = " · weak match"
+    parts = [head]
+    for n, hit in enumerate(result.hits, 1):
+        # No score: fused scores rank passages against each other, they are not a measure of truth.
+        parts.append(f"**{_cite(n, hit)}**{label}\n\n{_quote(hit, bold=result.answered)}")
+    return "\n\n".join(parts)
+
+
+def _user_turns(history: list) -> list[str]:
+    """The user's earlier questions from gradio's message history, the latest :data:`MAX_HISTORY` (each
+    cut to the question limit: the history comes from the browser, whatever it says). Gradio 6 hands
+    content over as a list of parts (``{"type": "text", "text": ...}``); a plain string is accepted too."""
+    turns = []
+    for message in history if isinstance(history, list) else []:
+        if not isinstance(message, dict) or message.get("role") != "user":
+            continue
+        content = message.get("content")
+        parts = content if isinstance(content, list) else [content]
+        text = " ".join(
+            part if isinstance(part, str) else str(part.get("text", ""))
+            for part in parts
+            if isinstance(part, str) or (isinstance(part, dict) and part.get("type", "text") == "text")
+        )
+        if text.strip():
+            turns.append(text.strip()[:MAX_QUESTION].encode("utf-8", "replace").decode("utf-8"))
+    return turns[-MAX_HISTORY:]
+
+
+def _passage_count(value: object, default: int) -> int:
+    """The slider's value as a passage count: a number, clamped to 1..MAX_PASSAGES."""
+    try:
+        number = float(default if value is None else value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number):
+        raise ValueError(f"passages per answer must be a number from 1 to {MAX_PASSAGES}")
+    return min(max(int(number), 1), MAX_PASSAGES)
+
+
+def _chosen_sources(chosen: object) -> list[str] | None:
+    if not chosen:
+        return None
+    if not isinstance(chosen, list) or len(chosen) > MAX_CHOSEN or not all(isinstance(c, str) for c in chosen):
+        raise ValueError(f"the documents to search must be a list of at most {MAX_CHOSEN} file names")
+    return chosen
+
+
+def context_markdown(index: Index, hit: Hit) -> str:
+    """The passage in its document: the paragraph before, the passage (its highlight in bold), the
+    paragraph after -- all escaped."""
+    at = index.position(hit.source, hit.start)
+    parts = []
+    if at is not None and at > 0 and index.passages[at - 1].source == hit.source:
+        parts.append(_plain_quote(index.passages[at - 1].text))
+    parts.append(_quote(hit))
+    if at is not None and at + 1 < len(index.passages) and index.passages[at + 1].source == hit.source:
+        parts.append(_plain_quote(index.passages[at + 1].text))
+    return "\n\n".join(parts)
+
+
+def _plain_quote(text: str) -> str:
+    return "\n".join("> " + line if line.strip() else ">" for line in escape(text).split("\n"))
+
+
+def reply_messages(index: Index, result: Answer) -> list[dict]:
+    """The reply, then one collapsed "in context" message per cited passage (opened with a click)."""
+    messages = [{"role": "assistant", "content": format_reply(result)}]
+    for n, hit in enumerate(result.hits, 1):
+        title = f"{_cite(n, hit)} — in context"  # gradio renders titles as markdown too
+        messages.append(
+            {"role": "assistant", "content": context_markdown(index, hit), "metadata": {"title": title, "status": "done"}}
+        )
+    return messages
+
+
+def _examples(files: dict[str, str]) -> list[str]:
+    seed = {"000_ec1e6d9161bd9899.txt", "001_a1be916fc4c24177.txt", "002_14c79f4b99af8c32.txt"}
+    if seed <= files.keys():
+        return SEED_EXAMPLES
+    return []
+
+
+def build_app(
+    index_dir: str | os.PathLike | None = None,
+    *,
+    indexer: Indexer | None = None,
+    uploads: bool = True,
+    k: int = 5,
+    max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
+):
+    """The gradio app over the index in ``index_dir``. With an ``indexer``, the index may still be being
+    built, and documents can be uploaded unless ``uploads`` is False. Raises QAError when there is no index and no indexer."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    import gradio as gr
+
+    index_dir = find_index_dir(index_dir).resolve()
+
+    def loaded() -> Retriever | None:
+        try:
+            return cached_retriever(index_dir)
+        except QAError:
+            if indexer is None:
+                raise
+            return None
+
+    first = loaded()
+    if first is not None:
+        first.index.embedder.model  # load the model before the first visitor waits for it
+
+    def documents() -> list[str]:
+        current = loaded()
+        return list(current.index.sources) if current is not None else []
+
+    def status_text() -> str:
+        current, state = loaded(), indexer.status if indexer else None
+        if current is None:
+            line = "**No index yet.** " + ("It is being built; ask in a moment." if state and state.busy else "")
+        else:
+            manifest = current.index.manifest
+            line = f"{len(current.index)} passages from {len(manifest.files)} documents ({escape(Path(manifest.corpus).name)})."
+        if state and state.message:
+            line += f"  \n{'⏳ ' if state.busy else ''}{escape(state.message)}"
+        return line
+
+    def reply(message: str, history: list, passages: float, chosen: list[str] | None):
+        try:
+            current = cached_retriever(index_dir)
+        except QAError as e:
+            if indexer is not None and indexer.status.busy:
+                return "The index is being built right now; please ask again in a moment."
+            return f"Sorry, the index cannot be searched right now: {escape(str(e))}"
+        try:
+            sources = _chosen_sources(chosen)
+            result = current.ask(message, _passage_count(passages, k), history=_user_turns(history), sources=sources)
+        except BlankQuestion:
+            return "Please type a question."
+        except ValueError as e:  # too long, not text, a bad setting: the message names it, not the input
+            return f"Sorry: {escape(str(e))}."
+        messages = reply_messages(current.index, result)
+        if sources:
+            messages[0]["content"] += f"\n\n<small>searched only: {escape(', '.join(sources))}</small>"
+        return messages
+
+    def upload(files: list[str] | None):
+        if not files or indexer is None:
+            return "", None
+        # gradio hands over the files it received into its upload folder; anything else is refused
+        # (the server refuses it before this too: see qa.serve.guard).
+        folder = gr.utils.get_upload_folder()
+        foreign = [f for f in files if not received(f, folder)]
+        files = [f for f in files if f not in foreign]
+        saved, refused = indexer.save_uploads(files, int(max_upload_mb * 1024 * 1024))
+        refused += [f"{safe_name(Path(str(f)).name)}: refused, it was not uploaded to this page" for f in foreign]
+        if saved:
+            indexer.sync(", ".join(saved))
+        lines = [f"Added {escape(s)}; indexing it in the background." for s in saved] + [escape(r) for r in refused]
+        return "  \n".join(lines), None
+
+    def refresh(chosen: list[str] | None, known: list[str]):
+        docs = documents()
+        if docs == known:
+            return status_text(), gr.skip(), known
+        return status_text(), gr.Dropdown(choices=docs, value=[c for c in chosen or [] if c in docs]), docs
+
+    chatbot = gr.Chatbot(
+        label="qa",
+        height=600,
+        sanitize_html=True,
+        render_markdown=True,
+        latex_delimiters=[],
+        allow_tags=False,
+        placeholder="Ask a question about your documents. Every answer cites file, paragraph and line, page or section.",
+    )
+    with gr.Blocks(title="qa — ask your documents", fill_height=True) as demo:
+        gr.Markdown("## qa — ask your documents")
+        status = gr.Markdown(status_text(), elem_id="qa-status")
+        known = gr.State(documents())
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=280):
+                chosen = gr.Dropdown(
+                    choices=known.value, value=[], multiselect=True, label="Search only these documents",
+                    info="Leave empty to search all.", elem_id="qa-docs",
+                )  # fmt: skip
+                passages = gr.Slider(1, MAX_PASSAGES, value=k, step=1, label="Passages per answer", elem_id="qa-k")
+                if indexer is not None and uploads:
+                    files = gr.File(
+                        label=f"Add documents ({' '.join(sorted(FORMATS))}; up to {max_upload_mb:g} MB each)",
+                        file_count="multiple", file_types=sorted(FORMATS), elem_id="qa-upload",
+                    )  # fmt: skip
+                    upload_note = gr.Markdown(elem_id="qa-upload-note")
+                    files.upload(upload, inputs=files, outputs=[upload_note, files], api_visibility="private")
+            with gr.Column(scale=3):
+                gr.ChatInterface(
+                    reply,
+                    chatbot=chatbot,
+                    textbox=gr.Textbox(placeholder="Ask a question…", submit_btn=True, autofocus=True),
+                    additional_inputs=[passages, chosen],
+                    # None for the slider and the documents: gradio then shows the questions inside the empty
+                    # chat and runs a clicked one with the visitor's current settings (values would make a table).
+                    examples=[[q, None, None] for q in _examples(first.index.manifest.files)] if first is not None else None,
+                    api_name="chat",
+                    fill_height=True,
+                )
+        # The chat's own queue is bounded too: beyond it, gradio tells the visitor the queue is full.
+        demo.queue(default_concurrency_limit=2, max_size=MAX_QUEUE)
+        timer = gr.Timer(2.0)
+        timer.tick(refresh, inputs=[chosen, known], outputs=[status, chosen, known], show_progress="hidden",
+                   api_visibility="private")  # fmt: skip
+    return demo

@@ -1,0 +1,220 @@
+"""The HTTP API: retrieval and answers for other programs, on the same server as the web chat.
+
+    POST /api/retrieve   {"question", "k", "history", "sources"} → the hits, with citations and highlights
+    POST /api/ask        the same request → whether the documents answer it, what was searched, the hits
+    GET  /api/documents  the indexed documents with their passage counts
+    GET  /api/health     is an index loaded, and what is in it
+
+Requests and responses are pydantic models, so the OpenAPI description at ``/openapi.json`` (and the
+docs at ``/docs``) is exact. A bad request is a 4xx JSON error (``{"detail": …}``); no index yet is a 503.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import typing
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import FastAPI, HTTPException
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model
+from starlette.routing import Route
+
+from ..errors import MAX_HISTORY, MAX_K, MAX_QUESTION, VISIBLE, QAError, check_text, check_visible
+from ..passage import Highlight, Passage
+from ..readers import format_of
+from ..retrieval.oneshot import cached_retriever
+from ..retrieval.pipeline import Retriever
+from ..retrieval.request import Request
+from ..version import __version__
+
+__all__ = ["build_api"]
+
+MAX_SOURCES = 1000  # files a search may be restricted to
+MAX_SOURCE = 256  # characters of one file path (with the other limits, the largest request fits qa.serve.guard's cap)
+
+# The length, emptiness and Unicode checks are qa's own (qa.errors), so the API says what the CLI and
+# qa.retrieve say; the schema still states the limit.
+Text = Annotated[str, AfterValidator(check_text), Field(json_schema_extra={"maxLength": MAX_QUESTION})]
+
+
+def _integral(value: object) -> object:
+    """5.0 is the integer 5 in JSON (and in JSON Schema); 5.5, "5" and true are not integers."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+class RetrieveRequest(BaseModel):
+    # strict: "5" and true are not a k, 5 is.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    question: Text = Field(
+        description="The question: at least one character that shows (not only spaces, controls or zero-width).",
+        json_schema_extra={"pattern": VISIBLE.pattern},
+    )
+    k: Annotated[int, BeforeValidator(_integral)] = Field(5, ge=1, le=MAX_K, description="How many passages.")
+    history: list[Text] = Field(
+        default_factory=list,
+        max_length=MAX_HISTORY,
+        description="The conversation's earlier user questions, oldest first (for follow-ups).",
+    )
+    sources: list[Annotated[str, Field(max_length=MAX_SOURCE)]] | None = Field(
+        None, max_length=MAX_SOURCES, description="Search only these files (as in `source`)."
+    )
+
+
+def _hit_model() -> type[BaseModel]:
+    """The API's hit: :class:`qa.passage.Passage`'s fields (with their descriptions), then the score,
+    the highlight and the citation -- what :meth:`qa.passage.Hit.to_dict` gives."""
+    hints = typing.get_type_hints(Passage)
+    fields = {f.name: (hints[f.name], Field(description=f.metadata.get("description"))) for f in dataclasses.fields(Passage)}
+    return create_model(
+        "HitOut",
+        **fields,
+        score=(float, Field(description="Ranking score, higher is better (fused and normalised in hybrid mode).")),
+        highlight=(Highlight | None, Field(description="The sentence (or two) that best answers the question.")),
+        citation=(str, Field(description="Title, file, section, page, paragraph and line, for people.")),
+    )
+
+
+HitOut = _hit_model()
+
+
+class RetrieveResponse(BaseModel):
+    query: str = Field(description="What was searched (a follow-up carries the conversation's topic).")
+    hits: list[HitOut]
+
+
+class AskResponse(RetrieveResponse):
+    question: str
+    answered: bool = Field(description="False: the documents do not seem to contain the answer.")
+    confidence: float
+
+
+class DocumentOut(BaseModel):
+    source: str
+    format: str
+    passages: int
+    copies: list[str]
+
+
+class DocumentsResponse(BaseModel):
+    documents: list[DocumentOut]
+    skipped: dict[str, str] = Field(description="Files that could not be indexed, with the reason.")
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok"]
+    version: str
+    documents: int
+    passages: int
+    model: str | None
+    built: str | None
+
+
+class ErrorOut(BaseModel):
+    detail: str
+
+
+_ERRORS = {
+    400: {"model": ErrorOut},
+    413: {"model": ErrorOut, "description": "The request body is larger than the server takes."},
+    422: {"model": ErrorOut, "description": "The request does not fit the schema."},
+    503: {"model": ErrorOut, "description": "No index yet, or busy: retry later."},
+}
+
+
+def build_api(index_dir: str | os.PathLike) -> FastAPI:
+    """The API as a FastAPI app (the chat is mounted on it by :func:`qa.serve.server.create_app`)."""
+    index_dir = Path(index_dir)
+    api = FastAPI(title="qa", version=__version__, description=__doc__.split("\n\n")[0])
+
+    def current() -> Retriever:
+        try:
+            return cached_retriever(index_dir)
+        except QAError as e:
+            raise HTTPException(503, str(e)) from None
+
+    def run(request: RetrieveRequest):
+        # The schema has checked each field's type, size and text (qa.errors.check_text); what is left
+        # is whether the question shows anything (400, as from qa.retrieve).
+        question = check_visible(request.question)
+        sources = None if request.sources is None else tuple(request.sources)
+        return current().run(Request(question, request.k, tuple(request.history), sources))
+
+    @api.exception_handler(ValueError)
+    async def bad_value(_request, exc: ValueError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @api.exception_handler(RequestValidationError)
+    async def invalid(_request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": validation_message(exc.errors())}, status_code=422)
+
+    @api.post("/api/retrieve", response_model=RetrieveResponse, responses=_ERRORS, tags=["search"])
+    def retrieve(request: RetrieveRequest) -> RetrieveResponse:
+        """The passages that best answer the question, best first."""
+        result = run(request)
+        return RetrieveResponse(query=result.query, hits=[h.to_dict() for h in result.hits])
+
+    @api.post("/api/ask", response_model=AskResponse, responses=_ERRORS, tags=["search"])
+    def ask(request: RetrieveRequest) -> AskResponse:
+        """The passages, and whether they answer the question (``answered``: false means the documents
+        do not seem to contain the answer; the hits are then the closest, weak matches)."""
+        return AskResponse(**run(request).to_dict())
+
+    @api.get("/api/documents", response_model=DocumentsResponse, responses=_ERRORS, tags=["index"])
+    def documents() -> DocumentsResponse:
+        """Every indexed document with its passage count; duplicates are listed as copies."""
+        index = current().index
+        copies = {p.source: list(p.copies) for p in index.passages}
+        listed = [
+            DocumentOut(source=s, format=format_of(s), passages=n, copies=copies[s]) for s, n in index.sources.items()
+        ]
+        skipped = {k: v.reason for k, v in index.manifest.skipped.items()}
+        return DocumentsResponse(documents=listed, skipped=skipped)
+
+    @api.get("/api/health", response_model=HealthResponse, responses=_ERRORS, tags=["index"])
+    def health() -> HealthResponse:
+        """200 when an index is loaded and searchable."""
+        index = current().index
+        return HealthResponse(
+            status="ok",
+            version=__version__,
+            documents=len(index.sources),
+            passages=len(index),
+            model=index.manifest.model,
+            built=index.manifest.created or None,
+        )
+
+    api.router.routes.append(Route("/api/{rest:path}", _Elsewhere(api), include_in_schema=False))
+    return api
+
+
+def validation_message(errors) -> str:
+    """One line for a request that does not fit its model: where and what, never the value sent
+    (FastAPI's default echoes every bad input back, however large)."""
+    first = errors[0] if errors else {}
+    known = RetrieveRequest.model_fields.keys()
+    parts = [p if isinstance(p, int) or p in known else "(unknown field)" for p in first.get("loc", ()) if p != "body"]
+    where = ".".join(map(str, parts)) or "body"
+    what = str(first.get("msg", "invalid request")).removeprefix("Value error, ")
+    more = f" (and {len(errors) - 1} more problem{'s' * (len(errors) > 2)})" if len(errors) > 1 else ""
+    return f"{where}: {what}{more}"
+
+
+class _Elsewhere:
+    """Every other request under /api/ (any method): nothing there falls through to the chat. A known
+    path asked with another method is 405 with ``Allow``; anything else is 404."""
+
+    def __init__(self, api: FastAPI) -> None:
+        self.allowed = {r.path: sorted(r.methods) for r in api.routes if r.path.startswith("/api/") and r.methods}
+
+    async def __call__(self, scope, receive, send) -> None:
+        methods = self.allowed.get(scope["path"])
+        if methods:
+            response = JSONResponse({"detail": "method not allowed"}, 405, headers={"Allow": ", ".join(methods)})
+        else:
+            response = JSONResponse({"detail": "not found"}, 404)
+        await response(scope, receive, send)

@@ -1,0 +1,63 @@
+"""What a gradio event may carry: files only from gradio's upload folder (files this server received),
+and no component for gradio to build. Gradio events carry files as ``{"path": …}`` objects; a path
+anywhere else on the server (absolute, ``..``, a symlink leading out) is refused, and so is a
+``constructor_args`` object (some component arguments name files gradio would copy)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+__all__ = ["forbidden", "outside", "received", "refusal"]
+
+_REFUSED_PATH = b'{"detail":"refused: the request names a file that was not uploaded to this server"}'
+_REFUSED_COMPONENT = b'{"detail":"refused: the request asks the server to build a component"}'
+
+
+def outside(payload, folder: Path) -> bool:
+    """Whether a decoded JSON ``payload`` holds a ``{"path": …}`` object naming anything but a file
+    inside ``folder`` (symlinks resolved, relative paths taken from the working directory)."""
+    return forbidden(payload, folder) == _REFUSED_PATH
+
+
+def forbidden(payload, folder: Path) -> bytes | None:
+    """Why a decoded JSON event payload is refused (a foreign path, a component to build), or None."""
+    stack, seen = [payload], set()  # each path looked up once, however often the payload repeats it
+    while stack:  # not recursive: nesting depth is the sender's choice
+        item = stack.pop()
+        if isinstance(item, dict):
+            if "constructor_args" in item:  # gradio would build the component, copying files it names
+                return _REFUSED_COMPONENT
+            path = item.get("path")
+            if path is not None and not isinstance(path, str):
+                return _REFUSED_PATH
+            if path is not None and path not in seen:
+                if not received(path, folder):
+                    return _REFUSED_PATH
+                seen.add(path)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
+def received(path: str | os.PathLike, folder: Path) -> bool:
+    """Whether ``path`` is a file inside ``folder`` (gradio's upload folder, symlinks resolved): a file
+    this server received, not one that was there before."""
+    path = os.fspath(path)
+    if "\0" in path:
+        return False
+    real, folder = Path(os.path.realpath(path)), Path(os.path.realpath(folder))
+    return real != folder and real.is_relative_to(folder) and real.is_file()
+
+
+def refusal(body: bytes, folder: Path) -> bytes | None:
+    """Why an event's body is refused, or None."""
+    try:
+        payload = json.loads(body)
+    except ValueError:  # not JSON: gradio refuses it itself, and no file path can hide in it
+        return None
+    except RecursionError:
+        return b'{"detail":"request nested too deeply"}'
+    return forbidden(payload, folder)

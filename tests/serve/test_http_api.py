@@ -1,0 +1,120 @@
+"""The HTTP API on a real server (``qa serve`` on loopback, the real model and index)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def call(url: str, path: str, body=None, *, raw: bytes | None = None, headers: dict | None = None):
+    """(status, headers, parsed JSON body) of one request."""
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(url + path, data=data, method="POST" if data is not None else "GET")
+    request.add_header("Content-Type", "application/json")
+    for k, v in (headers or {}).items():
+        request.add_header(k, v)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, dict(response.headers), json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as e:
+        text = e.read()
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = text.decode(errors="replace")
+        return e.code, dict(e.headers), parsed
+
+
+@pytest.fixture(scope="module")
+def server(serving, corpus_index):
+    with serving(corpus_index, "--no-uploads") as url:
+        yield url
+
+
+def test_health_and_documents(server):
+    status, _, body = call(server, "/api/health")
+    assert status == 200 and body["status"] == "ok" and body["passages"] == 48 and body["documents"] == 3
+    status, _, body = call(server, "/api/documents")
+    assert status == 200 and [d["passages"] for d in body["documents"]] == [16, 15, 17]
+    assert {d["format"] for d in body["documents"]} == {"txt"}
+
+
+def test_retrieve_gives_hits_with_citations_and_highlights(server):
+    status, _, body = call(server, "/api/retrieve", {"question": "How many followers does the Persian Instagram account have?", "k": 3})
+    assert status == 200 and len(body["hits"]) == 3
+    top = body["hits"][0]
+    assert top["source"] == "000_ec1e6d9161bd9899.txt" and top["paragraph"] == 15 and top["line"] == 30
+    assert top["citation"].endswith("000_ec1e6d9161bd9899.txt ¶15, line 30")
+    assert "half a million followers" in top["highlight"]["text"]
+
+
+def test_ask_answers_follow_ups_abstains_and_restricts_to_sources(server):
+    status, _, body = call(server, "/api/ask", {"question": "Where is he based?", "history": ["Who is Ardavan Hatami?"]})
+    assert status == 200 and body["answered"] and body["query"] == "Ardavan Hatami: Where is he based?"
+    assert "based in Germany" in body["hits"][0]["text"]
+    status, _, body = call(server, "/api/ask", {"question": "Who won the 2018 FIFA World Cup?"})
+    assert status == 200 and body["answered"] is False and body["hits"]
+    only = "001_a1be916fc4c24177.txt"
+    status, _, body = call(server, "/api/ask", {"question": "Who is Ardavan Hatami?", "sources": [only]})
+    assert status == 200 and {h["source"] for h in body["hits"]} == {only}
+
+
+@pytest.mark.parametrize(
+    "body, raw",
+    [
+        ({"question": ""}, None),
+        ({"question": "   "}, None),
+        ({"question": "ok?", "k": 0}, None),
+        ({"question": "ok?", "k": 10_000}, None),
+        ({"question": "ok?", "k": "five"}, None),
+        ({"question": "ok?", "history": "not a list"}, None),
+        ({"question": "ok?", "surprise": 1}, None),
+        ({"question": "x" * 5000}, None),
+        ({}, None),
+        (None, b"{not json"),
+        (None, b"[1, 2, 3]"),
+    ],
+)
+def test_invalid_requests_get_a_4xx_json_error(server, body, raw):
+    for path in ("/api/retrieve", "/api/ask"):
+        status, headers, parsed = call(server, path, body, raw=raw)
+        assert 400 <= status < 500, (status, parsed)
+        assert headers["content-type"].startswith("application/json") and "detail" in parsed
+
+
+def test_openapi_describes_every_route(server):
+    status, _, spec = call(server, "/openapi.json")
+    assert status == 200
+    assert {"/api/retrieve", "/api/ask", "/api/documents", "/api/health"} <= set(spec["paths"])
+    assert "RetrieveRequest" in spec["components"]["schemas"]
+
+
+def test_schemathesis_finds_no_contract_violation(server):
+    st = shutil.which("schemathesis") or str(Path(sys.executable).with_name("schemathesis"))
+    result = subprocess.run(
+        [st, "run", f"{server}/openapi.json", "--checks", "all", "--max-examples", "25",
+         "--generation-deterministic", "--request-timeout", "60", "--no-color"],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+def test_a_full_queue_answers_503_with_retry_after(serving, corpus_index):
+    with serving(corpus_index, "--no-uploads", env={"QA_MAX_PENDING": "2"}) as url:
+        body = {"question": "Which sites did the Iranian delegation visit in Israel?", "k": 10}
+        with ThreadPoolExecutor(24) as pool:
+            results = list(pool.map(lambda _: call(url, "/api/retrieve", body), range(48)))
+    codes = [status for status, _, _ in results]
+    assert set(codes) <= {200, 503} and codes.count(200) >= 2 and codes.count(503) >= 1, codes
+    busy = next(headers for status, headers, _ in results if status == 503)
+    assert busy["retry-after"] == "1"
