@@ -104,7 +104,7 @@ def test_unreadable_file_is_skipped(tmp_path):
     (root / "locked.txt").chmod(0)
     (root / "open.txt").write_text("Open\n\nAnyone may read this paragraph.\n")
     code = (
-        "import sys, qa.read as r; "
+        "import sys, qa.readers as r; "
         "print('\\n'.join(f'{i.source}\\t{getattr(i, \"reason\", \"ok\")}' for i in r.read_corpus(sys.argv[1])))"
     )
     caps = "-dac_override,-dac_read_search"

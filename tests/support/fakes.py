@@ -13,7 +13,7 @@ from qa.indexing.split import word_count
 
 
 class FakeEmbedder:
-    """Duck-types qa.embed.Embedder. ``stall_flag``: on encode, touch that file and hang (kill tests)."""
+    """Duck-types qa.indexing.embed.Embedder. ``stall_flag``: on encode, touch that file and hang (kill tests)."""
 
     def __init__(self, dimension: int = 256, model_id: str = "fake-bow", stall_flag: str | None = None):
         self.model_id = model_id
