@@ -170,7 +170,7 @@ def eval_qa_cmd(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """End-to-end answers: answer@1/@3, source@1, followup@3, abstention."""
+    """End-to-end answers: answer@1/@3, highlight@1, source@1, followup@3, abstention and its AUROC."""
     try:
         cases = load_qa_cases(qa_file)
         index = load_index(index_dir) if index_dir is not None else index_corpus(corpus)
@@ -184,11 +184,13 @@ def eval_qa_cmd(
         ok = row["answer@1"] if row["kind"] != "unanswerable" else not row["answered"]
         mark = "ok  " if ok else "MISS"
         typer.echo(f"{mark} {row['kind']:12} {row['question']}  →  {row['top'] if row['answered'] else 'abstained'}")
-    typer.echo("")
+    typer.echo("\ncases: " + ", ".join(f"{n} {kind}" for kind, n in report["kinds"].items()))
     for name, s in report.items():
-        if isinstance(s, dict):
+        if isinstance(s, dict) and "rate" in s:
             rate = "-" if s["rate"] is None else f"{100 * s['rate']:.1f}%"
-            typer.echo(f"{name:16} {s['count']:3d} / {s['of']:<3d} {rate:>7}")
+            typer.echo(f"{name:16} {s['count']:4d} / {s['of']:<4d} {rate:>7}")
+    auroc = report["abstain_auroc"]
+    typer.echo(f"{'abstain_auroc':16} {'-' if auroc is None else f'{auroc:.3f}':>11}  (how well confidence separates answerable from not)")
 
 
 @app.command("serve")

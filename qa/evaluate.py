@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from .retrieval.request import MODES
 
 __all__ = [
     "QACase",
+    "abstain_auroc",
     "beir_index",
     "evaluate_qa",
     "evaluate_retrieval",
@@ -152,6 +154,7 @@ def evaluate_qa(cases: list[QACase], index: Index, k: int = 5) -> tuple[dict, li
     for case in cases:
         result: Answer = retriever.ask(case.turns[-1], k, history=list(case.turns[:-1]))
         texts = [h.text.lower() for h in result.hits]
+        top_highlight = result.hits[0].highlight.text.lower() if result.hits and result.hits[0].highlight else ""
         needle = (case.answer or "").lower()
         rows.append(
             {
@@ -161,6 +164,8 @@ def evaluate_qa(cases: list[QACase], index: Index, k: int = 5) -> tuple[dict, li
                 "answered": result.answered,
                 "answer@1": bool(case.answer) and needle in texts[0] if texts else False,
                 "answer@3": bool(case.answer) and any(needle in t for t in texts[:3]),
+                "highlight@1": bool(case.answer) and needle in top_highlight,
+                "confidence": result.confidence,
                 "source@1": bool(case.source) and bool(result.hits)
                 and Path(result.hits[0].source).name == Path(case.source).name,
                 "top": result.hits[0].citation() if result.hits else None,
@@ -175,11 +180,26 @@ def evaluate_qa(cases: list[QACase], index: Index, k: int = 5) -> tuple[dict, li
 
     report = {
         "cases": len(rows),
+        "kinds": dict(sorted(Counter(r["kind"] for r in rows).items())),
         "answer@1": stat(sum(r["answer@1"] for r in answerable), len(answerable)),
+        "highlight@1": stat(sum(r["highlight@1"] for r in answerable), len(answerable)),
         "answer@3": stat(sum(r["answer@3"] for r in answerable), len(answerable)),
         "source@1": stat(sum(r["source@1"] for r in answerable), len(answerable)),
         "followup@3": stat(sum(r["answer@3"] for r in followups), len(followups)),
         "abstain_correct": stat(sum(not r["answered"] for r in unanswerable), len(unanswerable)),
         "false_abstain": stat(sum(not r["answered"] for r in answerable), len(answerable)),
+        "abstain_auroc": abstain_auroc(rows),
     }
     return report, rows
+
+
+def abstain_auroc(rows: list[dict]) -> float | None:
+    """How well ``confidence`` tells answerable cases from unanswerable ones: the area under the ROC curve
+    (1: every answerable case is more confident than every unanswerable one; 0.5: chance). None without
+    cases of both kinds."""
+    from sklearn.metrics import roc_auc_score  # 2 s to import: only for the command that needs it
+
+    labels = [r["kind"] != "unanswerable" for r in rows]
+    if all(labels) or not any(labels):
+        return None
+    return round(float(roc_auc_score(labels, [r["confidence"] for r in rows])), 4)

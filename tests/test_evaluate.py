@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from qa.cli import app
 from qa.errors import QAError
-from qa.evaluate import evaluate_qa, evaluate_retrieval, load_beir, load_qa_cases
+from qa.evaluate import abstain_auroc, evaluate_qa, evaluate_retrieval, load_beir, load_qa_cases
 from qa.indexing.build import index_corpus
 
 QA_FILE = Path(__file__).parent / "corpus_qa.jsonl"
@@ -101,6 +101,27 @@ def test_eval_qa_acceptance_on_the_default_corpus(corpus_dir, real_embedder):
     assert report["abstain_correct"]["rate"] == 1.0
     assert report["false_abstain"]["count"] == 0
     assert report["followup@3"]["rate"] == 1.0
+    assert report["kinds"] == {"followup": 11, "single": 32, "unanswerable": 10}
+    assert report["highlight@1"]["count"] <= report["answer@1"]["count"] and report["highlight@1"]["rate"] >= 0.5
+    assert report["abstain_auroc"] == 1.0  # every answerable case is more confident than every unanswerable one
+
+
+def test_highlight_and_auroc_are_scored_per_case(tiny_corpus, tmp_path):
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(
+        '{"q": "When did the alpha station records begin?", "answer": "1952", "source": "alpha.txt"}\n'
+        '{"q": "Which bakery sells croissants?", "answer": "harbour", "source": "beta.md"}\n'
+        '{"q": "Quantum chromodynamics lattice gluon?"}\n'
+    )
+    report, rows = evaluate_qa(load_qa_cases(cases), index_corpus(tiny_corpus, embedder=FakeEmbedder()))
+    assert report["kinds"] == {"single": 2, "unanswerable": 1}
+    assert all(isinstance(r["confidence"], float) for r in rows)
+    assert [r["highlight@1"] for r in rows] == [True, True, False]
+    assert report["highlight@1"] == {"count": 2, "of": 2, "rate": 1.0}
+    unanswerable = rows[2]["confidence"]
+    expected = sum(r["confidence"] > unanswerable for r in rows[:2]) / 2
+    assert report["abstain_auroc"] == expected
+    assert abstain_auroc([{"kind": "single", "confidence": 0.1}]) is None  # one kind only: undefined
 
 
 @pytest.mark.slow
