@@ -3,7 +3,8 @@
 PDF, DOCX and HTML parsers are large libraries fed untrusted bytes: a crafted file can make one loop,
 allocate without bound or crash. Each such parse runs in one long-lived worker process (``python -m
 qa.readers.worker``, started on first use) whose address space is capped; the parent waits at most ``timeout``
-seconds for an answer. A parse that times out, runs out of memory or kills the worker becomes a
+seconds for an answer (the worker's start-up, importing the parsers, is not part of it: a busy machine
+must not time out a small file). A parse that times out, runs out of memory or kills the worker becomes a
 :class:`ParseFailed` with the reason, and the worker is replaced for the next file. One bad file never
 stops the build.
 
@@ -30,6 +31,7 @@ __all__ = ["DEFAULT_MEMORY_MB", "DEFAULT_TIMEOUT", "Isolated", "ParseFailed"]
 
 DEFAULT_TIMEOUT = 60.0  # seconds per file; $QA_PARSE_TIMEOUT
 DEFAULT_MEMORY_MB = 1024  # memory a parse may use beyond the worker's own; $QA_PARSE_MEMORY_MB
+STARTUP_TIMEOUT = 300.0  # seconds a new worker may take to import the parsers (not counted per file)
 _PRELOAD = ("qa.readers.html", "qa.readers.pdf", "qa.readers.docx")  # imported before the memory cap
 
 
@@ -86,6 +88,14 @@ class Isolated:
         self._from = Connection(os.dup(self._process.stdout.fileno()), writable=False)
         self._process.stdin.close()
         self._process.stdout.close()
+        try:  # the worker says when its parsers are loaded; only then does a file's time start
+            ready = self._from.poll(STARTUP_TIMEOUT) and json.loads(self._from.recv_bytes()) == "ready"
+        except (EOFError, OSError, ValueError):
+            ready = False
+        if not ready:
+            code = self._process.poll()
+            self._stop()
+            raise ParseFailed(f"the parse worker did not start (exit code {code})")
 
     def _stop(self) -> None:
         for conn in (self._to, self._from):
@@ -128,6 +138,7 @@ def serve(memory_mb: int) -> None:
         importlib.import_module(module)
     limit = _address_space() + memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    answers.send_bytes(json.dumps("ready").encode())
     while True:
         try:
             module, function = json.loads(requests.recv_bytes())

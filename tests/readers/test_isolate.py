@@ -36,3 +36,12 @@ def test_a_crashing_parser_is_reported_and_the_worker_restarted():
 def test_bad_limits_are_refused(kwargs):
     with pytest.raises(ValueError, match="must be > 0"):
         Isolated(**kwargs)
+
+
+def test_the_time_limit_counts_the_parse_not_the_worker_start_up():
+    # Starting a worker (a Python process importing the PDF, DOCX and HTML parsers) takes longer than this
+    # limit on any machine; a file's parse must not be charged for it.
+    with Isolated(timeout=0.05) as worker:
+        began = time.monotonic()
+        assert worker.call("support.hostile_parsers", "echo", b"first file") == "first file"
+        assert time.monotonic() - began > 0.05  # the start-up did take longer than the limit
