@@ -68,7 +68,7 @@ def check_args(question: object, k: object) -> str:
         raise ValueError(f"k must be an integer, got {type(k).__name__}")
     if not 0 < k <= MAX_K:
         raise ValueError(f"k must be between 1 and {MAX_K}, got {k}")
-    return question.strip()
+    return question
 
 
 def check_visible(question: str) -> str:

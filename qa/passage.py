@@ -59,6 +59,7 @@ class Passage:
 
 
 PASSAGE_FIELDS = tuple(f.name for f in dataclasses.fields(Passage))
+_READ_THROUGH = frozenset({*PASSAGE_FIELDS, "search_text", "locator", "citation"})  # a hit's, from its passage
 
 
 @dataclass(frozen=True)
@@ -80,12 +81,12 @@ class Hit:
     highlight: Highlight | None = None
 
     def __getattr__(self, name: str):
-        if name in PASSAGE_FIELDS or name in ("search_text", "locator", "citation"):
+        if name in _READ_THROUGH:
             return getattr(self.passage, name)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __dir__(self):
-        return sorted({*super().__dir__(), *PASSAGE_FIELDS, "search_text", "locator", "citation"})
+        return sorted({*super().__dir__(), *_READ_THROUGH})
 
     def to_dict(self) -> dict:
         """The passage's fields, the score, the highlight and the citation, as JSON-ready values."""

@@ -103,9 +103,9 @@ def load_index(
     error that says to re-index. A build may swap in a new index between reading the manifest and the
     data: then it is read once more."""
     index_dir = find_index_dir(index_dir)
+    wanted = embedder.model_id if embedder is not None else model_id(model) if model or os.environ.get("QA_MODEL") else None
     for attempt in range(2):
         manifest = read_manifest(index_dir)
-        wanted = embedder.model_id if embedder is not None else model_id(model) if model or os.environ.get("QA_MODEL") else None
         manifest.check(index_dir, wanted)
         try:
             for name in manifest.checksums:

@@ -51,6 +51,7 @@ PARSE_AT_ONCE = 2  # event bodies parsed and checked at the same time (each up t
 _FILE_ROUTES = ("/gradio_api/file=", "/file=")
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _HARDENING = [(b"x-frame-options", b"SAMEORIGIN"), (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
+_HARDENING_NAMES = frozenset(name for name, _ in _HARDENING)
 _GRADIO_ERRORS = {422: b'{"detail":"the request does not fit what this page sends"}', 500: b'{"detail":"the server could not handle this request"}'}
 
 
@@ -137,7 +138,7 @@ class Guard:
             self.pending -= 1
 
     def _authorized(self, scope) -> bool:
-        header = dict(scope.get("headers") or []).get(b"authorization", b"")
+        header = _header(scope, b"authorization") or b""
         scheme, _, token = header.partition(b" ")
         if scheme.lower() != b"basic":
             return False
@@ -203,7 +204,7 @@ def _hardened(send, *, rewrite_errors: bool):
     async def hardened(message):
         nonlocal replacing
         if message["type"] == "http.response.start":
-            headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in {h for h, _ in _HARDENING}]
+            headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _HARDENING_NAMES]
             status = message["status"]
             if rewrite_errors and status in _GRADIO_ERRORS:
                 replacing = True

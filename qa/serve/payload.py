@@ -9,20 +9,16 @@ import json
 import os
 from pathlib import Path
 
-__all__ = ["forbidden", "outside", "received", "refusal"]
+__all__ = ["forbidden", "received", "refusal"]
 
 _REFUSED_PATH = b'{"detail":"refused: the request names a file that was not uploaded to this server"}'
 _REFUSED_COMPONENT = b'{"detail":"refused: the request asks the server to build a component"}'
 
 
-def outside(payload, folder: Path) -> bool:
-    """Whether a decoded JSON ``payload`` holds a ``{"path": …}`` object naming anything but a file
-    inside ``folder`` (symlinks resolved, relative paths taken from the working directory)."""
-    return forbidden(payload, folder) == _REFUSED_PATH
-
-
 def forbidden(payload, folder: Path) -> bytes | None:
-    """Why a decoded JSON event payload is refused (a foreign path, a component to build), or None."""
+    """Why a decoded JSON event payload is refused, or None: a ``{"path": …}`` object naming anything but
+    a file inside ``folder`` (symlinks resolved, relative paths taken from the working directory), or a
+    component to build."""
     stack, seen = [payload], set()  # each path looked up once, however often the payload repeats it
     while stack:  # not recursive: nesting depth is the sender's choice
         item = stack.pop()

@@ -19,7 +19,7 @@ from qa.indexing.build import build_index
 from qa.serve.access import load_credentials
 from qa.serve.chat import escape
 from qa.serve.indexer import Indexer, safe_name
-from qa.serve.payload import outside
+from qa.serve.payload import forbidden
 
 
 def _status(
@@ -95,6 +95,10 @@ def test_event_payloads_may_name_only_files_in_the_upload_folder(gradio, tmp_pat
     (cache / "abc" / "ok.txt").write_text("fine")
     (tmp_path / "secret.txt").write_text("secret")
     (cache / "abc" / "link.txt").symlink_to(tmp_path / "secret.txt")
+
+    def outside(payload, folder) -> bool:  # refused for naming a file this server did not receive
+        return forbidden(payload, folder) == b'{"detail":"refused: the request names a file that was not uploaded to this server"}'
+
     assert not outside({"data": [[gradio.file_data(cache / "abc" / "ok.txt")]], "n": None}, cache)
     assert not outside({"data": ["no files", 1, {"role": "user", "content": "hi"}]}, cache)
     for bad in (tmp_path / "secret.txt", cache / "abc" / ".." / ".." / "secret.txt", cache / "abc" / "link.txt",

@@ -55,9 +55,7 @@ class FaissStore:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[1] != self.dimension:
             raise ValueError(f"vectors must have shape (n, {self.dimension}), got {vectors.shape}")
-        self._index.add(vectors)
-        if faiss.try_extract_index_ivf(self._index) is not None:
-            faiss.try_extract_index_ivf(self._index).make_direct_map()
+        self._index.add(vectors)  # an inverted file's direct map (made in _tune) is kept up to date by faiss
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         if k <= 0:
