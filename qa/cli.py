@@ -125,7 +125,8 @@ def ask_cmd(
     except (QAError, ValueError) as e:
         raise _fail(str(e), 1 if isinstance(e, QAError) else 2) from None
     if as_json:
-        payload = {"query": result.query, "answered": result.answered, "hits": [h.to_dict() for h in result.hits]}
+        payload = {"query": result.query, "answered": result.answered, "outcome": result.outcome,
+                   "confidence": result.confidence, "hits": [h.to_dict() for h in result.hits]}  # fmt: skip
         typer.echo(json.dumps(payload, ensure_ascii=False))
         return
     if result.query != question.strip():
@@ -133,6 +134,8 @@ def ask_cmd(
     if result.answered and result.hits:
         top = result.hits[0]
         typer.echo(_shown(f"Answer: {top.highlight.text if top.highlight else top.text}\n        [1] {top.citation()}\n"))
+    elif result.outcome == "related":
+        typer.echo("The documents mention this, but do not state what you asked. The passages about it:\n")
     else:
         typer.echo("The documents do not seem to contain the answer. The closest passages (weak matches):\n")
     for n, hit in enumerate(result.hits, 1):
@@ -183,8 +186,10 @@ def eval_qa_cmd(
     for row in rows:
         ok = row["answer@1"] if row["kind"] != "unanswerable" else not row["answered"]
         mark = "ok  " if ok else "MISS"
-        typer.echo(f"{mark} {row['kind']:12} {row['question']}  →  {row['top'] if row['answered'] else 'abstained'}")
+        typer.echo(f"{mark} {row['kind']:12} {row['question']}  →  {row['top'] if row['answered'] else row['outcome'].replace('_', ' ')}")
     typer.echo("\ncases: " + ", ".join(f"{n} {kind}" for kind, n in report["kinds"].items()))
+    for kind, outcomes in report["outcomes"].items():
+        typer.echo(f"  {kind}: " + ", ".join(f"{n} {outcome}" for outcome, n in outcomes.items()))
     for name, s in report.items():
         if isinstance(s, dict) and "rate" in s:
             rate = "-" if s["rate"] is None else f"{100 * s['rate']:.1f}%"

@@ -162,6 +162,7 @@ def evaluate_qa(cases: list[QACase], index: Index, k: int = 5) -> tuple[dict, li
                 "question": case.turns[-1],
                 "query": result.query,
                 "answered": result.answered,
+                "outcome": result.outcome,
                 "answer@1": bool(case.answer) and needle in texts[0] if texts else False,
                 "answer@3": bool(case.answer) and any(needle in t for t in texts[:3]),
                 "highlight@1": bool(case.answer) and needle in top_highlight,
@@ -181,6 +182,8 @@ def evaluate_qa(cases: list[QACase], index: Index, k: int = 5) -> tuple[dict, li
     report = {
         "cases": len(rows),
         "kinds": dict(sorted(Counter(r["kind"] for r in rows).items())),
+        "outcomes": {kind: dict(sorted(Counter(r["outcome"] for r in rows if r["kind"] == kind).items()))
+                     for kind in sorted({r["kind"] for r in rows})},  # fmt: skip
         "answer@1": stat(sum(r["answer@1"] for r in answerable), len(answerable)),
         "highlight@1": stat(sum(r["highlight@1"] for r in answerable), len(answerable)),
         "answer@3": stat(sum(r["answer@3"] for r in answerable), len(answerable)),

@@ -84,7 +84,7 @@ def test_index_then_ask(tiny_corpus, tmp_path):
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["query"] == "When was the first gauge installed by volunteers?"
-    assert payload["answered"] is True
+    assert payload["answered"] is True and payload["outcome"] == "answered" and payload["confidence"] > 0
     assert len(payload["hits"]) == 4  # the whole tiny corpus
     top = payload["hits"][0]
     assert set(top) == {"text", "source", "title", "paragraph", "line", "start", "end", "score", "highlight", "section", "page",
@@ -96,7 +96,7 @@ def test_index_then_ask(tiny_corpus, tmp_path):
     assert text[top["start"] : top["end"]] == top["text"]
 
     result = _run("ask", "--json", "Who won the 2018 FIFA World Cup?", "--index-dir", str(index_dir))
-    assert json.loads(result.stdout)["answered"] is False
+    assert (json.loads(result.stdout)["answered"], json.loads(result.stdout)["outcome"]) == (False, "not_found")
     result = _run("ask", "Who won the 2018 FIFA World Cup?", "--index-dir", str(index_dir))
     assert result.stdout.startswith("The documents do not seem to contain the answer.")
 

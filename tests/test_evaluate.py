@@ -130,4 +130,5 @@ def test_hybrid_is_never_worse_than_the_better_single_retriever_on_msmarco(real_
     results = evaluate_retrieval(MSMARCO, embedder=real_embedder)
     best_single = max(results["dense"]["ndcg@10"], results["bm25"]["ndcg@10"])
     assert results["hybrid"]["ndcg@10"] >= best_single - 0.005
-    assert results["hybrid"]["ndcg@10"] >= 0.81 and results["hybrid"]["recall@100"] >= 0.83
+    # 0.8194 before the settle stage, 0.8032 with it (it lifts squad2 q → paragraph 0.764 → 0.816): see README
+    assert results["hybrid"]["ndcg@10"] >= 0.80 and results["hybrid"]["recall@100"] >= 0.83

@@ -12,8 +12,9 @@ from pathlib import Path
 import bm25s
 import numpy as np
 import Stemmer
+from bm25s.stopwords import STOPWORDS_EN_PLUS
 
-__all__ = ["BM25", "tokenize"]
+__all__ = ["BM25", "content_words", "tokenize"]
 
 # Lucene's BM25 with the parameters Anserini uses for passage retrieval: a standard, not a fit to
 # any one of our datasets.
@@ -26,6 +27,14 @@ def tokenize(texts: list[str]) -> list[list[str]]:
     """Lower-cased, stemmed words of two or more letters, stopwords removed."""
     return bm25s.tokenize(
         texts, stopwords="en", stemmer=_stemmer.stemWords, return_ids=False, show_progress=False
+    )
+
+
+def content_words(texts: list[str]) -> list[list[str]]:
+    """:func:`tokenize` with the longer stopword list (179 words: "which", "did", "she", "how"…): the
+    words that say what a question is about, not how it is asked."""
+    return bm25s.tokenize(
+        texts, stopwords=STOPWORDS_EN_PLUS, stemmer=_stemmer.stemWords, return_ids=False, show_progress=False
     )
 
 
@@ -54,6 +63,17 @@ class BM25:
             if weight:
                 total += np.float32(weight) * self._model.get_scores([term])
         return total
+
+    def idf(self, terms: list[str]) -> dict[str, float]:
+        """How rare each (already tokenized) term is in the passages: BM25's idf, ln(1 + (N − df + ½)/(df + ½));
+        a term no passage has gets the highest value."""
+        vocab, indptr = self._model.vocab_dict, self._model.scores["indptr"]
+        out = {}
+        for term in terms:
+            t = vocab.get(term)
+            df = 0 if t is None else int(indptr[t + 1] - indptr[t])
+            out[term] = float(np.log1p((self.size - df + 0.5) / (df + 0.5)))
+        return out
 
     def save(self, folder: Path) -> None:
         self._model.save(str(folder), show_progress=False)

@@ -1,4 +1,5 @@
-"""abstain: whether the passages found answer the question, or the documents do not contain it.
+"""abstain: whether the passages found answer the question, are only related to it, or the documents do
+not contain it.
 
 A question is answered when its best passage beats the index's calibrated threshold
 (:mod:`qa.indexing.calibrate`) *and* the best passages share a word with it (stemmed, stopwords aside)
@@ -6,12 +7,18 @@ A question is answered when its best passage beats the index's calibrated thresh
 probes. The word test catches questions that are merely in the corpus's neighbourhood ("What is the
 population of Tokyo?" against news about Iran scores like a real question, but no passage says
 "population" or "Tokyo"); the strong margin keeps pure paraphrases.
+
+A question that passes is *related* rather than *answered* when it asks for a date, an age or a number
+and no sentence of the best ``EVIDENCE_HITS`` passages holds one beside what the question is about
+(:func:`~qa.retrieval.sentences.states_asked_form`): "How old is Sharona Avginsaz?" finds the passages
+about her, none of which states her age. The documents mention the subject but do not say what was asked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -20,17 +27,22 @@ from ..indexing.calibrate import best_similarity
 from ..indexing.index import Index
 from ..indexing.manifest import Calibration
 from ..passage import Hit
+from .sentences import states_asked_form
 
-__all__ = ["EVIDENCE_HITS", "STRONG", "Verdict", "decide"]
+__all__ = ["EVIDENCE_HITS", "OUTCOMES", "STRONG", "Outcome", "Verdict", "decide"]
 
 STRONG = 2.0  # standard deviations of the probes above the threshold that make a shared word unnecessary
 EVIDENCE_HITS = 3
+
+Outcome = Literal["answered", "related", "not_found"]
+OUTCOMES: tuple[str, ...] = ("answered", "related", "not_found")
 
 
 @dataclass(frozen=True)
 class Verdict:
     answered: bool
-    confidence: float  # best similarity minus the index's threshold (negative: not answered)
+    confidence: float  # best similarity minus the index's threshold (negative: not found)
+    outcome: Outcome = "answered"  # answered; related: about the subject, not stating it; not_found
 
 
 def decide(
@@ -41,4 +53,7 @@ def decide(
     wanted = set(tokenize([query])[0])
     shared = any(wanted & set(words) for words in tokenize([h.title + "\n" + h.text for h in hits[:EVIDENCE_HITS]]))
     strong = confidence > STRONG * calibration.probe_sd
-    return Verdict(confidence > 0 and (shared or strong), round(confidence, 4))
+    if not (confidence > 0 and (shared or strong)):
+        return Verdict(False, round(confidence, 4), "not_found")
+    stated = states_asked_form(query, [h.text for h in hits[:EVIDENCE_HITS]], index.bm25.idf)
+    return Verdict(stated, round(confidence, 4), "answered" if stated else "related")

@@ -13,15 +13,23 @@ __all__ = ["Answer"]
 class Answer:
     question: str
     query: str  # what was searched: the question, or with the conversation's topic for a follow-up
-    answered: bool  # False: the documents do not contain the answer; ``hits`` are the closest passages
+    answered: bool  # False: the documents do not state the answer; ``hits`` are the closest passages
     hits: list[Hit] = field(default_factory=list)
-    confidence: float = 0.0  # best similarity minus the index's threshold (negative: not answered)
+    confidence: float = 0.0  # best similarity minus the index's threshold (negative: not found)
+    # "answered"; "related": passages about the subject, none stating what is asked; "not_found": the
+    # documents do not contain it
+    outcome: str = ""
+
+    def __post_init__(self):
+        if not self.outcome:  # built without one: what ``answered`` says
+            object.__setattr__(self, "outcome", "answered" if self.answered else "not_found")
 
     def to_dict(self) -> dict:
         return {
             "question": self.question,
             "query": self.query,
             "answered": self.answered,
+            "outcome": self.outcome,
             "confidence": self.confidence,
             "hits": [h.to_dict() for h in self.hits],
         }

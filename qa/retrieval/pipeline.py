@@ -1,6 +1,6 @@
 """The retrieval pipeline: a question in, an :class:`Answer` out, in explicit stages --
 
-    follow-up → candidates (dense, BM25) → fuse → feedback → rerank → highlight → abstain
+    follow-up → candidates (dense, BM25) → fuse → feedback → settle → rerank → highlight → abstain
 
 each a function or object of its own module with typed values between them (:mod:`.ranking`), held in
 :class:`Stages` so any one can be replaced (``Retriever(index, stages=replace(Stages(), ...))``) or, for the
@@ -24,7 +24,8 @@ from ..indexing.folder import load_index
 from ..indexing.index import Index
 from ..indexing.manifest import Calibration
 from ..passage import Hit
-from . import abstain, candidates, feedback, followup, fuse, highlight
+from ..indexing.bm25 import content_words
+from . import abstain, candidates, feedback, followup, fuse, highlight, settle
 from .answer import Answer
 from .ranking import Query, Ranking
 from .request import Mode, Request
@@ -40,8 +41,9 @@ class Stages:
     gather: Callable = candidates.gather  # (index, query, depth, allowed, also) → Candidates
     fuse: Callable = fuse.fuse  # Candidates → Ranking
     feedback: Callable = feedback.expand  # (index, text, query, first ranking, searched) → Query | None
+    settle: Callable = settle.settle  # (text, vector, ranking, passages, embed, idf) → Ranking
     rerank: Reranker | str | None = None  # None: $QA_RERANK, else none
-    highlight: Callable = highlight.highlights  # (text, vector, passages, embed) → [Highlight]
+    highlight: Callable = highlight.highlights  # (text, vector, passages, embed, idf) → [Highlight]
     abstain: Callable = abstain.decide  # (index, calibration, text, vector, hits, sources) → Verdict
     resolve: Callable = followup.resolve  # (question, history) → what to search
     merge: Callable = followup.merge  # (with topic, alone, k) → the follow-up's ranking
@@ -90,10 +92,10 @@ class Retriever:
         hits = [Hit(self.index.passages[i], score) for i, score in ranked]
         hits = self.reranker.rerank(query, hits)[:k]
         vector = self.embed_query(query)
-        marks = s.highlight(query, vector, [h.passage for h in hits], self.embed) if hits else []
+        marks = s.highlight(query, vector, [h.passage for h in hits], self.embed, self.idf(query)) if hits else []
         hits = [dataclasses.replace(h, highlight=m) for h, m in zip(hits, marks)]
         verdict = s.abstain(self.index, self.calibration, query, vector, hits, request.sources)
-        return Answer(request.question, query, verdict.answered, hits, verdict.confidence)
+        return Answer(request.question, query, verdict.answered, hits, verdict.confidence, verdict.outcome)
 
     def rank(self, text: str, k: int, mode: Mode = "hybrid", sources: Collection[str] | None = None) -> list[tuple[int, float]]:
         """(passage position, score) of the ``k`` best passages for ``text``, best first; only passages of
@@ -115,6 +117,7 @@ class Retriever:
         expanded = s.feedback(index, text, query, ranking, searched)
         if expanded is not None:
             ranking = s.fuse(s.gather(index, expanded, depth, allowed, also=found.rows))
+        ranking = s.settle(text, vector, ranking, index.passages, self.embed, self.idf(text))
         return ranking.top(k)
 
     # --- what the stages share ------------------------------------------------------------------------
@@ -125,6 +128,10 @@ class Retriever:
         if self._calibration is None:
             self._calibration = calibrate(self.index)
         return self._calibration
+
+    def idf(self, text: str) -> dict[str, float]:
+        """How rare each of ``text``'s words is in the index (what the sentence stages weigh them by)."""
+        return self.index.bm25.idf(content_words([text])[0])
 
     def embed_query(self, text: str) -> np.ndarray:
         if self.index.embedder.dimension != self.index.store.dimension:

@@ -72,8 +72,8 @@ def _cite(n: int, hit: Hit) -> str:
 
 
 def format_reply(result: Answer) -> str:
-    """The chat's reply: the answering sentence with its citation, then the supporting passages; or a
-    plain statement that the documents do not contain the answer, then the closest passages as weak."""
+    """The chat's reply: the answering sentence with its citation, then the supporting passages; or a plain
+    statement that the documents only mention the subject (related) or do not contain it, then the passages."""
     searched = f"<small>searched for: {escape(result.query)}</small>"
     if not result.hits:
         return f"The index is empty: there is nothing to search.\n\n{searched}"
@@ -82,6 +82,8 @@ def format_reply(result: Answer) -> str:
         sentence = top.highlight.text if top.highlight else top.text
         head = f"**Answer:** {escape(sentence)}\n\n— {_cite(1, top)}\n\n{searched}\n\n**Supporting passages**"
         label = ""
+    elif result.outcome == "related":
+        head, label = f"**The documents mention this, but do not state what you asked.**\n\n{searched}", " · related"
     else:
         head = (
             "**The documents do not contain the answer to this question.** The closest passages are below; "

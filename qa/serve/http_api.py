@@ -89,7 +89,11 @@ class RetrieveResponse(BaseModel):
 
 class AskResponse(RetrieveResponse):
     question: str
-    answered: bool = Field(description="False: the documents do not seem to contain the answer.")
+    answered: bool = Field(description="False: the documents do not seem to state the answer (see outcome).")
+    outcome: Literal["answered", "related", "not_found"] = Field(
+        description="answered; related: passages about the subject, none stating what was asked (a date, an age, "
+        "a number); not_found: the documents do not seem to contain it."
+    )
     confidence: float
 
 

@@ -45,7 +45,7 @@ def test_candidates_are_the_union_of_both_runs_with_both_scores():
 def test_a_stage_is_replaced_by_configuration_of_the_pipeline():
     index = _index(["The lamp is lit at dusk. It burns all night.", "Bread is baked at dawn. It is sold by noon."])
 
-    def first_sentence_only(question, vector, passages, embed):
+    def first_sentence_only(question, vector, passages, embed, idf):
         from qa.passage import Highlight
 
         return [Highlight(p.text.split(". ")[0], p.start, p.start + len(p.text.split(". ")[0])) for p in passages]

@@ -46,6 +46,12 @@ def test_unanswered_reply_says_so_and_marks_passages_weak():
     assert "· weak match" in reply and "Answer:" not in reply
 
 
+def test_related_reply_says_the_subject_is_there_but_not_what_was_asked():
+    reply = format_reply(Answer("How old is she?", "How old is she?", False, [_hit("She moved in 1988.")], 0.1, "related"))
+    assert reply.startswith("**The documents mention this, but do not state what you asked.**")
+    assert "· related" in reply and "Answer:" not in reply and "weak match" not in reply
+
+
 def test_user_turns_come_from_the_message_history():
     history = [
         {"role": "user", "content": "Who is Ardavan Hatami?"},

@@ -63,7 +63,9 @@ def test_ask_answers_follow_ups_abstains_and_restricts_to_sources(server):
     assert status == 200 and body["answered"] and body["query"] == "Ardavan Hatami: Where is he based?"
     assert "based in Germany" in body["hits"][0]["text"]
     status, _, body = call(server, "/api/ask", {"question": "Who won the 2018 FIFA World Cup?"})
-    assert status == 200 and body["answered"] is False and body["hits"]
+    assert status == 200 and body["answered"] is False and body["outcome"] == "not_found" and body["hits"]
+    status, _, body = call(server, "/api/ask", {"question": "How old is Sharona Avginsaz?"})  # named, age not stated
+    assert status == 200 and (body["answered"], body["outcome"]) == (False, "related") and "Avginsaz" in body["hits"][0]["text"]
     only = "001_a1be916fc4c24177.txt"
     status, _, body = call(server, "/api/ask", {"question": "Who is Ardavan Hatami?", "sources": [only]})
     assert status == 200 and {h["source"] for h in body["hits"]} == {only}
