@@ -10,7 +10,8 @@ HTTP API), :mod:`qa.cli`.
 """
 
 from .errors import QAError
-from .indexing.build import BuildReport, build_index, index_status
+from .indexing.build import BuildReport, index_status
+from .indexing.build import build_index as _build_index
 from .indexing.embed import Embedder
 from .indexing.folder import load_index
 from .indexing.index import Index
@@ -20,6 +21,7 @@ from .readers import Document, Skip, read_corpus
 from .retrieval.answer import Answer
 from .retrieval.oneshot import ask, retrieve
 from .retrieval.pipeline import Retriever, Stages
+from .retrieval.tune import tune
 from .version import __version__
 
 __all__ = [
@@ -44,3 +46,9 @@ __all__ = [
     "retrieve",
     "split_document",
 ]
+
+
+def build_index(corpus_dir, index_dir=None, **options) -> BuildReport:
+    """:func:`qa.indexing.build.build_index`, with the hybrid tuned on the corpus (``tune=None``: defaults)."""
+    options.setdefault("tune", tune)
+    return _build_index(corpus_dir, index_dir, **options)

@@ -14,11 +14,14 @@ from .errors import QAError
 from .evaluate import evaluate_qa, evaluate_retrieval, load_qa_cases
 from .indexing.build import build_index, index_corpus
 from .indexing.embed import Embedder
+from .indexing.manifest import Tuning
+from .indexing.report import tuning_line
 from .indexing.folder import load_index
 from .indexing.ray_embed import RayEmbedder
 from .indexing.stores import kinds
 from .retrieval.oneshot import ask
 from .retrieval.request import MODES
+from .retrieval.tune import tune
 
 app = typer.Typer(
     help="Question answering over your documents, with citations. Runs offline.",
@@ -97,6 +100,7 @@ def index_cmd(
             dry_run=dry_run,
             kind=index_type,
             max_file_mb=max_file_mb,
+            tune=tune,
         )
     except (QAError, ValueError) as e:
         raise _fail(str(e), 1 if isinstance(e, QAError) else 2) from None
@@ -162,6 +166,8 @@ def eval_cmd(
     typer.echo(f"{'mode':8} {'nDCG@10':>8} {'R@100':>8} {'MRR@10':>8} {'queries':>8}")
     for name, r in results.items():
         typer.echo(f"{name:8} {r['ndcg@10']:8.4f} {r['recall@100']:8.4f} {r['mrr@10']:8.4f} {r['queries']:8d}")
+    if "tuning" in results.get("hybrid", {}):
+        typer.echo(tuning_line(Tuning(**results["hybrid"]["tuning"])))
 
 
 @app.command("eval-qa")
@@ -176,7 +182,7 @@ def eval_qa_cmd(
     """End-to-end answers: answer@1/@3, highlight@1, source@1, followup@3, abstention and its AUROC."""
     try:
         cases = load_qa_cases(qa_file)
-        index = load_index(index_dir) if index_dir is not None else index_corpus(corpus)
+        index = load_index(index_dir) if index_dir is not None else index_corpus(corpus, tune=tune)
         report, rows = evaluate_qa(cases, index)
     except (QAError, ValueError) as e:
         raise _fail(str(e), 1 if isinstance(e, QAError) else 2) from None

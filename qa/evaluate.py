@@ -6,6 +6,7 @@ over the queries that have judgments.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 from collections import Counter
@@ -20,6 +21,7 @@ from .passage import Passage
 from .retrieval.answer import Answer
 from .retrieval.pipeline import Retriever
 from .retrieval.request import MODES
+from .retrieval.tune import tune
 
 __all__ = [
     "QACase",
@@ -101,13 +103,17 @@ def score_run(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]]
 def evaluate_retrieval(
     folder: str | Path, modes: tuple[str, ...] = MODES, *, embedder: Embedder | None = None, progress: bool = False
 ) -> dict[str, dict]:
-    """``{mode: {"ndcg@10": .., "recall@100": .., "mrr@10": .., "queries": n}}`` on a BEIR dataset."""
+    """``{mode: {"ndcg@10": .., "recall@100": .., "mrr@10": .., "queries": n}}`` on a BEIR dataset; the
+    hybrid's also has ``"tuning"``, what :mod:`qa.retrieval.tune` measured on the dataset's corpus."""
     for mode in modes:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     index, judged, qrels = beir_index(folder, embedder=embedder, progress=progress)
     retriever = Retriever(index)
-    return {mode: score_run(qrels, run_queries(retriever, judged, mode)) for mode in modes}
+    results = {mode: score_run(qrels, run_queries(retriever, judged, mode)) for mode in modes}
+    if "hybrid" in results:
+        results["hybrid"]["tuning"] = dataclasses.asdict(retriever.tuning)
+    return results
 
 
 def beir_index(
@@ -118,7 +124,9 @@ def beir_index(
     judged = {q: text for q, text in queries.items() if q in qrels}
     if not judged:
         raise QAError(f"no query in {folder} has judgments in qrels/test.tsv")
-    return assemble_index(passages, embedder or Embedder(), progress=progress)[0], judged, qrels
+    index = assemble_index(passages, embedder or Embedder(), progress=progress)[0]
+    index.manifest = index.manifest.replace(tuning=tune(index))  # as `qa index` would
+    return index, judged, qrels
 
 
 @dataclass(frozen=True)

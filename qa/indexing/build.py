@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -25,12 +26,15 @@ from .collect import Collected, collect, format_counts, scan
 from .embed import Embedder, model_id
 from .folder import damaged, index_lock, load_index, save_index
 from .index import Index
-from .manifest import NOTHING_INDEXED, DamagedIndex, Manifest, SkippedFile, read_manifest
+from .manifest import NOTHING_INDEXED, DamagedIndex, Manifest, SkippedFile, Tuning, read_manifest
 from .records import passage_ids
 from .report import BuildReport, Changes
 from .stores import choose_kind
 
-__all__ = ["BuildReport", "Changes", "build_index", "index_corpus", "index_status"]
+__all__ = ["BuildReport", "Changes", "Tuner", "build_index", "index_corpus", "index_status"]
+
+Tuner = Callable[[Index], Tuning]  # measures how hybrid ranking should mix on an index (qa.retrieval.tune)
+RETUNE_SHARE = 0.2  # a sync that embeds more than this share of the passages anew measures the tuning again
 
 
 def index_corpus(
@@ -40,19 +44,21 @@ def index_corpus(
     progress: bool = False,
     previous: Index | None = None,
     kind: str = "auto",
+    tune: Tuner | None = None,
 ) -> Index:
     """Read, split and embed every document under ``corpus_dir`` into an in-memory index (passages
     already in ``previous`` keep their vectors). Its manifest records the files, the skipped files and
-    why, and the abstention calibration."""
+    why, the abstention calibration and, given a ``tune``, the hybrid's tuning."""
     embedder = embedder or Embedder()
     corpus_dir = Path(corpus_dir)
     cap = max_file_bytes()
     read = collect(corpus_dir, embedder, None, previous, scan(corpus_dir, cap), cap)
-    return _index(corpus_dir, read, embedder, progress, previous, kind)[0]
+    return _index(corpus_dir, read, embedder, progress, previous, kind, tune)[0]
 
 
-def _index(corpus_dir: Path, read: Collected, embedder, progress, previous, kind) -> tuple[Index, int]:
-    """The index of what was read, calibrated for abstention, and how many passages were embedded."""
+def _index(corpus_dir: Path, read: Collected, embedder, progress, previous, kind, tune, kept=None) -> tuple[Index, int]:
+    """The index of what was read, calibrated for abstention and tuned (``kept``: the tuning of the
+    index synced, when the sync changed too little to measure again), and how many passages were embedded."""
     described = Manifest(
         model=embedder.model_id, precision=embedder.precision, store=kind, passages=0, dimension=1,
         qa_version=__version__, faiss_version=faiss.__version__, corpus=str(corpus_dir.resolve()),
@@ -63,6 +69,9 @@ def _index(corpus_dir: Path, read: Collected, embedder, progress, previous, kind
         read.all_passages(), embedder, progress=progress, previous=previous, kind=kind, texts=read.texts, manifest=described
     )
     index.manifest = index.manifest.replace(abstain=calibrate(index))
+    if tune is not None:
+        fits = kept is not None and kept.queries and embedded <= RETUNE_SHARE * len(index) and len(index) <= (1 + RETUNE_SHARE) * kept.passages
+        index.manifest = index.manifest.replace(tuning=kept if fits else tune(index))
     return index, embedded
 
 
@@ -88,11 +97,14 @@ def build_index(
     dry_run: bool = False,
     kind: str = "auto",
     max_file_mb: float | None = None,
+    tune: Tuner | None = None,
 ) -> BuildReport:
     """Index ``corpus_dir`` into ``index_dir``: sync an existing index (embed only what changed) or build
     a new one. The index in place is replaced only once the new one is complete. ``kind`` is the vector
     store (auto: exact search for smaller corpora, an inverted file beyond; see :mod:`qa.indexing.stores`).
-    Files larger than ``max_file_mb`` (default ``$QA_MAX_FILE_MB``, else 50) are skipped."""
+    Files larger than ``max_file_mb`` (default ``$QA_MAX_FILE_MB``, else 50) are skipped. ``tune``
+    measures how hybrid ranking mixes its runs on this corpus (``qa.retrieval.tune.tune``; a sync keeps the
+    last tuning unless it changed more than a fifth of the passages); None keeps the defaults."""
     choose_kind(0, kind)  # a bad kind fails before any work
     cap = max_file_bytes(max_file_mb)
     began = time.perf_counter()
@@ -109,6 +121,7 @@ def build_index(
                 corpus_dir, index_dir, len(old.files), old.passages,
                 tuple(Skip(k, v.reason, v.sha256) for k, v in old.skipped.items()), time.perf_counter() - began,
                 written=False, full=False, formats=format_counts(old.files), duplicates=old.duplicates, warnings=old.warnings,
+                tuning=old.tuning,
             )  # fmt: skip
         previous = None
         if old is not None:
@@ -134,11 +147,12 @@ def build_index(
             fresh = sum(pid not in known for pid in passage_ids(passages))
             changes = _changes(old or NOTHING_INDEXED, read, before, passages)
             return report(len(passages), seconds=time.perf_counter() - began, embedded=fresh, changes=changes, written=False)
-        index, embedded = _index(corpus_dir, read, embedder, progress, previous, kind)
+        index, embedded = _index(corpus_dir, read, embedder, progress, previous, kind, tune, old.tuning if old else None)
         save_index(index, index_dir)
         index.store.prune()  # a shared store drops what no index uses, now the new one is in place
     changes = _changes(old, read, before, index.passages) if old else Changes()
-    return report(len(index), seconds=time.perf_counter() - began, embedded=embedded, changes=changes)
+    seconds = time.perf_counter() - began
+    return report(len(index), seconds=seconds, embedded=embedded, changes=changes, tuning=index.manifest.tuning)
 
 
 def _previous_manifest(index_dir: Path, embedder: Embedder) -> tuple[Manifest | None, list[str]]:

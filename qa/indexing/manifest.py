@@ -25,6 +25,7 @@ __all__ = [
     "DamagedIndex",
     "Manifest",
     "SkippedFile",
+    "Tuning",
     "read_manifest",
 ]
 
@@ -55,6 +56,17 @@ class Calibration:
 
 
 @dataclass(frozen=True)
+class Tuning:
+    """How hybrid ranking mixes its two runs on this corpus, and the evidence (see qa.retrieval.tune)."""
+
+    dense_weight: float  # the dense run's share of the fused score (the BM25 run has the rest)
+    method: str = ""
+    queries: int = 0  # pseudo-queries it was measured on (0: the defaults, no measurement)
+    passages: int = 0  # the corpus size it was measured on (a sync that changes much more measures again)
+    scores: dict[str, float] = field(default_factory=dict)  # dense weight → nDCG@10 of the pseudo-queries
+
+
+@dataclass(frozen=True)
 class SkippedFile:
     reason: str
     sha256: str | None = None  # None: not read (too large, unreadable, a link outside the corpus…)
@@ -68,6 +80,7 @@ class Manifest:
     passages: int
     dimension: int
     abstain: Calibration | None = None  # None: built in memory and not calibrated yet
+    tuning: Tuning | None = None  # None: not tuned (built in memory, or by a qa before tuning): defaults
     files: dict[str, str] = field(default_factory=dict)  # source → sha256, duplicates included
     skipped: dict[str, SkippedFile] = field(default_factory=dict)
     duplicates: dict[str, str] = field(default_factory=dict)  # duplicate → the file indexed
@@ -108,8 +121,9 @@ class Manifest:
     def to_json(self) -> dict:
         data = dataclasses.asdict(self)
         first = {"format_version": data.pop("format_version")}
-        if self.abstain is None:
-            data.pop("abstain")
+        for optional in ("abstain", "tuning"):
+            if data[optional] is None:
+                data.pop(optional)
         return first | data
 
     @classmethod
@@ -128,6 +142,8 @@ class Manifest:
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         values["abstain"] = Calibration(**{k: v for k, v in data["abstain"].items() if k in _CALIBRATION})
+        if "tuning" in data:
+            values["tuning"] = Tuning(**{k: v for k, v in data["tuning"].items() if k in _TUNING})
         values["skipped"] = {k: SkippedFile(v.get("reason", ""), v.get("sha256")) for k, v in data.get("skipped", {}).items()}
         values["warnings"] = {k: tuple(v) for k, v in data.get("warnings", {}).items()}
         return cls(**values)
@@ -166,6 +182,7 @@ def _is_str(v) -> bool:
 
 
 _CALIBRATION = {f.name for f in dataclasses.fields(Calibration)}
+_TUNING = {f.name for f in dataclasses.fields(Tuning)}
 
 # The shape each field must have (required fields must be present).
 _FIELDS: dict[str, tuple[Callable[[object], bool], bool]] = {
@@ -179,6 +196,9 @@ _FIELDS: dict[str, tuple[Callable[[object], bool], bool]] = {
     "abstain": (lambda v: isinstance(v, dict) and _is_number(v.get("threshold")) and _is_number(v.get("probe_sd", 0))
                 and all(_is_number(v[k]) for k in ("probes", "probe_median", "probe_max") if k in v)
                 and _is_str(v.get("method", "")), True),  # fmt: skip
+    "tuning": (lambda v: isinstance(v, dict) and _is_number(v.get("dense_weight")) and 0 <= v["dense_weight"] <= 1
+               and _is_str(v.get("method", "")) and _is_count(v.get("queries", 0)) and _is_count(v.get("passages", 0))
+               and _str_map(_is_number)(v.get("scores", {})), False),  # fmt: skip
     "files": (_str_map(_is_str), True),
     "skipped": (_str_map(lambda v: isinstance(v, dict) and _is_str(v.get("reason", "")) and (v.get("sha256") is None or _is_str(v["sha256"]))), False),
     "duplicates": (_str_map(_is_str), False),

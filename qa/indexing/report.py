@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..readers import Skip
+from .manifest import Tuning
 
-__all__ = ["BuildReport", "Changes"]
+__all__ = ["BuildReport", "Changes", "tuning_line"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class BuildReport:
     duplicates: dict[str, str] = field(default_factory=dict)  # file → the file with the same content indexed
     warnings: dict[str, tuple[str, ...]] = field(default_factory=dict)  # file → parts that could not be used
     repairs: tuple[str, ...] = ()  # damage found in the index synced, and what was done about it
+    tuning: Tuning | None = None  # how hybrid ranking mixes its runs on this corpus (None: not tuned)
 
     def to_dict(self) -> dict:
         """The report for machines (``qa index --json``)."""
@@ -64,6 +66,7 @@ class BuildReport:
             "duplicates": self.duplicates,
             "warnings": {k: list(v) for k, v in self.warnings.items()},
             "repairs": list(self.repairs),
+            "tuning": dataclasses.asdict(self.tuning) if self.tuning else None,
         }
 
     def summary(self) -> str:
@@ -77,6 +80,8 @@ class BuildReport:
             line = f"Indexed {files} → {self.passages} passages in {self.seconds:.1f} s ({self.index_dir}){how}"
         if self.repairs:
             line += "\n" + "\n".join(f"repaired: {r}" for r in self.repairs)
+        if self.tuning and self.written:
+            line += "\n" + tuning_line(self.tuning)
         if self.formats:
             line += "\n  formats: " + ", ".join(f"{fmt} {n}" for fmt, n in sorted(self.formats.items()))
         if self.changes:
@@ -90,3 +95,12 @@ class BuildReport:
         if self.skipped:
             line += f"\nskipped {len(self.skipped)}:\n" + "\n".join(f"  {s.source}: {s.reason}" for s in self.skipped)
         return line
+
+
+def tuning_line(tuning: Tuning) -> str:
+    """The hybrid's tuning and its evidence, in one line."""
+    line = f"  hybrid: dense weight {tuning.dense_weight:g}, BM25 {1 - tuning.dense_weight:g}"
+    if not tuning.queries:
+        return f"{line} ({tuning.method})"
+    curve = " ".join(f"{w}:{v:.3f}" for w, v in tuning.scores.items())
+    return f"{line} (measured: {tuning.queries} sentences taken out of their passages; nDCG@10 by dense weight {curve})"

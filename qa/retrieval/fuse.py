@@ -1,8 +1,9 @@
 """fuse: the dense and BM25 scores of the same candidates mixed into one ranking.
 
 Each run's scores are min-max normalised over its own top ``NORM_DEPTH`` (so one run's long tail cannot
-flatten the other), then mixed ``DENSE_WEIGHT``·dense + (1 − it)·BM25. How it was chosen is in
-:mod:`qa.retrieval.feedback` (the two are measured together by ``bench/quality.py``).
+flatten the other), then mixed w·dense + (1 − w)·BM25, w measured on each corpus when it is indexed
+(:mod:`.tune`); ``DENSE_WEIGHT`` where it was not (fits msmarco-trecdl-5k and squad2-dev-public; see
+:mod:`qa.retrieval.feedback`).
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ NORM_DEPTH = 100
 DENSE_WEIGHT = 0.6
 
 
-def fuse(candidates: Candidates) -> Ranking:
-    """The candidates scored by the mix of their dense and BM25 scores."""
-    return Ranking(candidates.rows, mix(candidates.dense, candidates.keyword))
+def fuse(candidates: Candidates, dense_weight: float | None = None) -> Ranking:
+    """The candidates scored by the mix of their dense and BM25 scores (``dense_weight``: the corpus's
+    tuned weight, :mod:`.tune`; None: ``DENSE_WEIGHT``)."""
+    return Ranking(candidates.rows, mix(candidates.dense, candidates.keyword, dense_weight))
 
 
 def minmax_top(scores: np.ndarray, depth: int = NORM_DEPTH) -> np.ndarray:

@@ -22,7 +22,7 @@ from ..indexing.calibrate import calibrate
 from ..indexing.embed import VectorCache
 from ..indexing.folder import load_index
 from ..indexing.index import Index
-from ..indexing.manifest import Calibration
+from ..indexing.manifest import Calibration, Tuning
 from ..passage import Hit
 from ..indexing.bm25 import content_words
 from . import abstain, candidates, feedback, followup, fuse, highlight, settle
@@ -33,13 +33,14 @@ from .rerank import Reranker, reranker
 
 __all__ = ["Retriever", "Stages"]
 
+DEFAULT_TUNING = Tuning(fuse.DENSE_WEIGHT, "defaults (not measured)")
 VECTOR_CACHE = 10_000  # recent question and sentence vectors kept per index (~15 MB at 384-d)
 
 
 @dataclass(frozen=True)
 class Stages:
     gather: Callable = candidates.gather  # (index, query, depth, allowed, also) → Candidates
-    fuse: Callable = fuse.fuse  # Candidates → Ranking
+    fuse: Callable = fuse.fuse  # (Candidates, dense weight) → Ranking
     feedback: Callable = feedback.expand  # (index, text, query, first ranking, searched) → Query | None
     settle: Callable = settle.settle  # (text, vector, ranking, passages, embed, idf) → Ranking
     rerank: Reranker | str | None = None  # None: $QA_RERANK, else none
@@ -113,10 +114,11 @@ class Retriever:
         depth = min(searched, max(candidates.CANDIDATES, k))
         query = Query(vector, index.bm25.scores(text))
         found = s.gather(index, query, depth, allowed)
-        ranking: Ranking = s.fuse(found)
+        weight = self.tuning.dense_weight
+        ranking: Ranking = s.fuse(found, weight)
         expanded = s.feedback(index, text, query, ranking, searched)
         if expanded is not None:
-            ranking = s.fuse(s.gather(index, expanded, depth, allowed, also=found.rows))
+            ranking = s.fuse(s.gather(index, expanded, depth, allowed, also=found.rows), weight)
         ranking = s.settle(text, vector, ranking, index.passages, self.embed, self.idf(text))
         return ranking.top(k)
 
@@ -128,6 +130,11 @@ class Retriever:
         if self._calibration is None:
             self._calibration = calibrate(self.index)
         return self._calibration
+
+    @property
+    def tuning(self) -> Tuning:
+        """How fusion mixes the two runs on this corpus (measured when it was indexed; else defaults)."""
+        return self.index.manifest.tuning or DEFAULT_TUNING
 
     def idf(self, text: str) -> dict[str, float]:
         """How rare each of ``text``'s words is in the index (what the sentence stages weigh them by)."""

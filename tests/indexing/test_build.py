@@ -11,7 +11,7 @@ from qa.errors import QAError
 from qa.indexing.build import build_index
 from qa.indexing.calibrate import PROBES
 from qa.indexing.folder import load_index
-from qa.indexing.manifest import read_manifest
+from qa.indexing.manifest import Tuning, read_manifest
 from qa.retrieval.pipeline import Retriever
 
 
@@ -140,3 +140,37 @@ def test_index_kind_follows_corpus_size():
         choose_kind(10, "tree")
     result = CliRunner().invoke(app, ["index", ".", "--index-type", "tree"])
     assert result.exit_code == 2 and "got 'tree'" in result.output
+
+
+class _Tuner:
+    """Counts how often a build measured the tuning (the real measurement: tests/retrieval/test_tune.py)."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, index):
+        self.calls += 1
+        return Tuning(0.8, "measured", 40, len(index), {"0.6": 0.5, "0.8": 0.6})
+
+
+def test_the_tuning_is_stored_reported_and_measured_again_only_when_much_changed(corpus, tmp_path):
+    tuner, index_dir = _Tuner(), tmp_path / "index"
+    report = build_index(corpus, index_dir, embedder=FakeEmbedder(), tune=tuner)
+    assert tuner.calls == 1 and read_manifest(index_dir).tuning == report.tuning == tuner(load_index(index_dir, embedder=FakeEmbedder()))
+    assert "hybrid: dense weight 0.8, BM25 0.2 (measured: 40 sentences" in report.summary()
+    assert report.to_dict()["tuning"]["dense_weight"] == 0.8
+    tuner.calls = 0
+    (corpus / "doc0.txt").write_text("Document 0\n\nOne paragraph changed in one of six files.\n")
+    build_index(corpus, index_dir, embedder=FakeEmbedder(), tune=tuner)
+    assert tuner.calls == 0  # a small change keeps what was measured
+    for n in range(6, 12):
+        (corpus / f"doc{n}.txt").write_text(f"Document {n}\n\nA new paragraph about subject {n}.\n")
+    build_index(corpus, index_dir, embedder=FakeEmbedder(), tune=tuner)
+    assert tuner.calls == 1  # half the corpus is new: measured again
+    assert Retriever.load(index_dir, embedder=FakeEmbedder()).tuning.dense_weight == 0.8
+
+
+def test_without_a_tuner_the_index_keeps_the_defaults(corpus, tmp_path):
+    report = build_index(corpus, tmp_path / "index", embedder=FakeEmbedder())
+    assert report.tuning is None and read_manifest(tmp_path / "index").tuning is None
+    assert Retriever.load(tmp_path / "index", embedder=FakeEmbedder()).tuning.method == "defaults (not measured)"

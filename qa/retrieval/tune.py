@@ -1,0 +1,102 @@
+"""tune: the hybrid's fusion weight measured on the corpus itself when an index is built -- no labels, no
+other data, the same code for every corpus.
+
+Which run to trust more depends on the corpus: BM25 wins where passages are told apart by rare words
+(codes, names, jargon the model never saw), the model wins where questions word things differently from
+the documents. So the weight is measured, by the inverse cloze task (Lee et al., 2019): a sentence taken
+out of its passage is a question that passage answers, and only that passage lost it, so neither run finds
+it by its exact words. For up to ``QUERIES`` such pseudo-queries, each weight of ``WEIGHTS`` (0: BM25
+alone, 1: the model alone) ranks a copy of the index (at most ``SAMPLE`` passages) in which the source
+passages lack their sentence, and scores nDCG@10 of the source. The best weight is kept unless the default
+(``DENSE_WEIGHT``) is within ``TOLERANCE`` of it: on a flat curve the default is as good and better tested.
+
+Feedback and settle are off while measuring: a pseudo-query has one relevant passage, which makes
+pseudo-relevance feedback look worse than it is on corpora where many passages answer a question, and
+settle looks for the very sentence taken out. A corpus with fewer than ``MIN_QUERIES`` passages of three
+sentences or more keeps the defaults: too few to measure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+
+from ..indexing.assemble import assemble_index
+from ..indexing.index import Index
+from ..indexing.manifest import Tuning
+from ..indexing.split import sentence_spans
+from ..passage import Passage
+from .fuse import DENSE_WEIGHT, fuse
+from .candidates import CANDIDATES, gather
+from .pipeline import DEFAULT_TUNING as DEFAULT
+from .ranking import Query
+
+__all__ = ["DEFAULT", "MIN_QUERIES", "QUERIES", "WEIGHTS", "pseudo_queries", "tune"]
+
+WEIGHTS = (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0)
+QUERIES = 200
+MIN_QUERIES = 40
+SAMPLE = 5_000
+TOLERANCE = 0.005
+SENTENCE_WORDS = (5, 40)  # pseudo-queries shorter carry too little, longer ones are not questions
+
+
+def tune(index: Index, *, queries: int = QUERIES, seed: int = 0) -> Tuning:
+    """The fusion weight that retrieves the sources of ``index``'s pseudo-queries best, with the
+    evidence (each weight's nDCG@10), or the defaults when the corpus is too small to measure."""
+    rng = random.Random(seed)
+    found = pseudo_queries(index.passages, queries, rng)
+    if len(found) < MIN_QUERIES:
+        return dataclasses.replace(
+            DEFAULT, method=f"defaults: {len(found)} passages of 3+ sentences, {MIN_QUERIES} needed to measure",
+            passages=len(index),
+        )  # fmt: skip
+    sources = {position for position, _, _ in found}
+    others = [i for i in range(len(index)) if i not in sources]
+    keep = sorted(sources | set(rng.sample(others, min(len(others), SAMPLE - len(sources)))))
+    cut = {position: passage for position, _, passage in found}
+    sample = [cut.get(i, index.passages[i]) for i in keep]
+    copy = assemble_index(sample, index.embedder, previous=index)[0]
+    where = {i: n for n, i in enumerate(keep)}
+    asked = [(where[position], question) for position, question, _ in found]
+    # The first round of hybrid ranking (Retriever.rank without feedback and settle), candidates gathered
+    # once per question and fused at each weight.
+    vectors = copy.embedder.encode([q for _, q in asked])
+    depth = min(len(copy), CANDIDATES)
+    gathered = [gather(copy, Query(v, copy.bm25.scores(q)), depth) for (_, q), v in zip(asked, vectors)]
+    scores = {}
+    for weight in WEIGHTS:
+        gains = [_ndcg(source, fuse(c, weight).top_rows(10)) for (source, _), c in zip(asked, gathered)]
+        scores[f"{weight:g}"] = round(sum(gains) / len(gains), 4)
+    best = max(WEIGHTS, key=lambda w: scores[f"{w:g}"])
+    default = scores.get(f"{DENSE_WEIGHT:g}")
+    chosen = DENSE_WEIGHT if default is not None and default >= scores[f"{best:g}"] - TOLERANCE else best
+    return Tuning(
+        chosen,
+        f"inverse cloze: {len(asked)} sentences taken out of their passages, nDCG@10 of the source per dense weight",
+        len(asked), len(index), scores,
+    )  # fmt: skip
+
+
+def pseudo_queries(passages: list[Passage], n: int, rng: random.Random) -> list[tuple[int, str, Passage]]:
+    """Up to ``n`` (passage position, one of its sentences, the passage without that sentence), from
+    passages of three sentences or more, one sentence each, picked at random."""
+    eligible = []
+    for position, p in enumerate(passages):
+        spans = sentence_spans(p.text)
+        fit = [(s, e) for s, e in spans if SENTENCE_WORDS[0] <= len(p.text[s:e].split()) <= SENTENCE_WORDS[1]]
+        if len(spans) >= 3 and fit:
+            eligible.append((position, fit))
+    found = []
+    for position, fit in rng.sample(eligible, min(n, len(eligible))):
+        p = passages[position]
+        s, e = rng.choice(fit)
+        rest = (p.text[:s].rstrip() + " " + p.text[e:].lstrip()).strip()
+        found.append((position, p.text[s:e], dataclasses.replace(p, text=rest)))
+    return found
+
+
+def _ndcg(source: int, ranked) -> float:
+    """nDCG@10 of a ranking (passage positions, best first) with one relevant passage."""
+    return next((1 / math.log2(rank + 2) for rank, row in enumerate(ranked[:10]) if row == source), 0.0)
