@@ -7,8 +7,9 @@ the documents. So the weight is measured, by the inverse cloze task (Lee et al.,
 out of its passage is a question that passage answers, and only that passage lost it, so neither run finds
 it by its exact words. For up to ``QUERIES`` such pseudo-queries, each weight of ``WEIGHTS`` (0: BM25
 alone, 1: the model alone) ranks a copy of the index (at most ``SAMPLE`` passages) in which the source
-passages lack their sentence, and scores nDCG@10 of the source. The best weight is kept unless the default
-(``DENSE_WEIGHT``) is within ``TOLERANCE`` of it: on a flat curve the default is as good and better tested.
+passages lack their sentence, and scores nDCG@10 of the source. The best weight replaces the default
+(``DENSE_WEIGHT``) only when it beats it by ``SIGNIFICANCE`` standard errors over the same pseudo-queries:
+on a flat curve the sample's noise picks the peak, and the default is as good and better tested.
 
 Feedback and settle are off while measuring: a pseudo-query has one relevant passage, which makes
 pseudo-relevance feedback look worse than it is on corpora where many passages answer a question, and
@@ -21,6 +22,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import random
+
+import numpy as np
 
 from ..indexing.assemble import assemble_index
 from ..indexing.index import Index
@@ -38,7 +41,7 @@ WEIGHTS = (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0)
 QUERIES = 200
 MIN_QUERIES = 40
 SAMPLE = 5_000
-TOLERANCE = 0.005
+SIGNIFICANCE = 2.0  # standard errors by which a weight must beat the default to replace it
 SENTENCE_WORDS = (5, 40)  # pseudo-queries shorter carry too little, longer ones are not questions
 
 
@@ -65,16 +68,14 @@ def tune(index: Index, *, queries: int = QUERIES, seed: int = 0) -> Tuning:
     vectors = copy.embedder.encode([q for _, q in asked])
     depth = min(len(copy), CANDIDATES)
     gathered = [gather(copy, Query(v, copy.bm25.scores(q)), depth) for (_, q), v in zip(asked, vectors)]
-    scores = {}
-    for weight in WEIGHTS:
-        gains = [_ndcg(source, fuse(c, weight).top_rows(10)) for (source, _), c in zip(asked, gathered)]
-        scores[f"{weight:g}"] = round(sum(gains) / len(gains), 4)
-    best = max(WEIGHTS, key=lambda w: scores[f"{w:g}"])
-    default = scores.get(f"{DENSE_WEIGHT:g}")
-    chosen = DENSE_WEIGHT if default is not None and default >= scores[f"{best:g}"] - TOLERANCE else best
+    gains = {w: np.array([_ndcg(src, fuse(c, w).top_rows(10)) for (src, _), c in zip(asked, gathered)]) for w in WEIGHTS}
+    scores = {f"{w:g}": round(float(g.mean()), 4) for w, g in gains.items()}
+    best = max(WEIGHTS, key=lambda w: gains[w].mean())
+    chosen = best if _clearly_better(gains[best], gains[DENSE_WEIGHT]) else DENSE_WEIGHT
     return Tuning(
         chosen,
-        f"inverse cloze: {len(asked)} sentences taken out of their passages, nDCG@10 of the source per dense weight",
+        f"inverse cloze: {len(asked)} sentences taken out of their passages, nDCG@10 of the source per dense "
+        f"weight; the default {DENSE_WEIGHT:g} unless one beats it by {SIGNIFICANCE:g} standard errors",
         len(asked), len(index), scores,
     )  # fmt: skip
 
@@ -95,6 +96,13 @@ def pseudo_queries(passages: list[Passage], n: int, rng: random.Random) -> list[
         rest = (p.text[:s].rstrip() + " " + p.text[e:].lstrip()).strip()
         found.append((position, p.text[s:e], dataclasses.replace(p, text=rest)))
     return found
+
+
+def _clearly_better(gains: np.ndarray, than: np.ndarray) -> bool:
+    """Whether ``gains`` beat ``than`` (the same pseudo-queries) by more than ``SIGNIFICANCE`` standard
+    errors of their paired difference: a small sample's noise must not move the weight."""
+    diff = gains - than
+    return bool(diff.mean() > SIGNIFICANCE * diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else False
 
 
 def _ndcg(source: int, ranked) -> float:
