@@ -36,3 +36,25 @@ def test_only_the_top_passages_are_settled():
     assert settled.scores[-1] == ranking.scores[-1]  # beyond the settled depth: untouched
     assert settled.scores[:SETTLE_DEPTH].min() >= ranking.scores[SETTLE_DEPTH - 1]  # and still below them
     assert settled.top(SETTLE_DEPTH + 1)[-1][0] == SETTLE_DEPTH
+
+
+def test_a_keyword_query_keeps_fusions_order():
+    passages = _passages([
+        "The delegation met officials. The trip lasted a week and ended in Jerusalem.",
+        "The delegation visited the Western Wall and Yad Vashem during the trip.",
+    ])  # fmt: skip
+    embedder = FakeEmbedder()
+    ranking = Ranking(np.arange(2), np.array([1.0, 0.97], dtype=np.float32))
+    idf = {"memori": 3.0, "site": 2.0, "deleg": 0.5, "visit": 1.5}
+    for keywords in ("delegation memorial sites visited", "memorial sites delegation"):
+        assert settle(keywords, embedder.encode([keywords])[0], ranking, passages, embedder.encode, idf) is ranking
+    asked = "delegation memorial sites visited?"  # a question mark makes it a question
+    assert [r for r, _ in settle(asked, embedder.encode([asked])[0], ranking, passages, embedder.encode, idf).top(2)] == [1, 0]
+
+
+def test_what_counts_as_a_question():
+    from qa.retrieval.settle import is_question
+
+    assert is_question("Which memorial sites did the delegation visit?") and is_question("how old is she")
+    assert is_question("Ardavan Hatami: Where is he based?") and is_question("in what year did it open")
+    assert not is_question("rsa definition key") and not is_question("causes of left ventricular hypertrophy")
