@@ -14,10 +14,10 @@ from .errors import QAError
 from .evaluate import evaluate_qa, evaluate_retrieval, load_qa_cases
 from .indexing.build import build_index, index_corpus
 from .indexing.embed import Embedder
-from .indexing.manifest import Tuning
-from .indexing.report import tuning_line
 from .indexing.folder import load_index
+from .indexing.manifest import Tuning
 from .indexing.ray_embed import RayEmbedder
+from .indexing.report import tuning_line
 from .indexing.stores import kinds
 from .retrieval.oneshot import ask
 from .retrieval.request import MODES

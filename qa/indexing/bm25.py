@@ -25,17 +25,17 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 def tokenize(texts: list[str]) -> list[list[str]]:
     """Lower-cased, stemmed words of two or more letters, stopwords removed."""
-    return bm25s.tokenize(
-        texts, stopwords="en", stemmer=_stemmer.stemWords, return_ids=False, show_progress=False
-    )
+    return _stemmed(texts, "en")
 
 
 def content_words(texts: list[str]) -> list[list[str]]:
     """:func:`tokenize` with the longer stopword list (179 words: "which", "did", "she", "how"…): the
     words that say what a question is about, not how it is asked."""
-    return bm25s.tokenize(
-        texts, stopwords=STOPWORDS_EN_PLUS, stemmer=_stemmer.stemWords, return_ids=False, show_progress=False
-    )
+    return _stemmed(texts, STOPWORDS_EN_PLUS)
+
+
+def _stemmed(texts: list[str], stopwords) -> list[list[str]]:
+    return bm25s.tokenize(texts, stopwords=stopwords, stemmer=_stemmer.stemWords, return_ids=False, show_progress=False)
 
 
 class BM25:

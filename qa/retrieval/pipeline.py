@@ -18,13 +18,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import QAError
+from ..indexing.bm25 import content_words
 from ..indexing.calibrate import calibrate
 from ..indexing.embed import VectorCache
 from ..indexing.folder import load_index
 from ..indexing.index import Index
 from ..indexing.manifest import Calibration, Tuning
 from ..passage import Hit
-from ..indexing.bm25 import content_words
 from . import abstain, candidates, feedback, followup, fuse, highlight, settle
 from .answer import Answer
 from .ranking import Query, Ranking

@@ -8,8 +8,9 @@ them is ordered by its fused score + ``SETTLE_WEIGHT`` × its best sentence's sc
 then spread over the range the fused scores of these passages had, so they stay above the passages after
 them and scores keep fusion's scale (0–1).
 
-Only a question is settled (a question mark or word, or it opens like one: "is…", "name…"): a keyword query ("rsa definition
-key") asks for a subject, not for a sentence, and its best passage is the one fusion found. Measured on
+Only a question is settled (a question mark or word, or it opens like one: "is…", "name…"): a keyword
+query ("rsa definition key") asks for a subject, not for a sentence, and its best passage is the one fusion
+found. Measured on
 msmarco-trecdl-5k (31 of 50 queries questions): 0.8109 nDCG@10 settling questions only, 0.8032 settling
 all, 0.8194 none; squad2-dev-public (all but 8 of 2,828 questions) keeps answer@1 84%, highlight@1 70%.
 """

@@ -30,8 +30,8 @@ from ..indexing.index import Index
 from ..indexing.manifest import Tuning
 from ..indexing.split import sentence_spans
 from ..passage import Passage
-from .fuse import DENSE_WEIGHT, fuse
 from .candidates import CANDIDATES, gather
+from .fuse import DENSE_WEIGHT, fuse
 from .pipeline import DEFAULT_TUNING as DEFAULT
 from .ranking import Query
 
