@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import QAError
-from .indexing.assemble import assemble_index
+from .indexing.assemble import apply_tuning, assemble_index
 from .indexing.embed import Embedder
 from .indexing.index import Index
 from .passage import Passage
@@ -125,7 +125,7 @@ def beir_index(
     if not judged:
         raise QAError(f"no query in {folder} has judgments in qrels/test.tsv")
     index = assemble_index(passages, embedder or Embedder(), progress=progress)[0]
-    index.manifest = index.manifest.replace(tuning=tune(index))  # as `qa index` would
+    apply_tuning(index, tune(index))  # as `qa index` would
     return index, judged, qrels
 
 

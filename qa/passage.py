@@ -31,14 +31,25 @@ class Passage:
     copies: tuple[str, ...] = _doc("Other files of the corpus with the very same content.", default=())
 
     @property
-    def search_text(self) -> str:
-        """What is searched for this passage: its document's title and section path, then its text (the
-        title is part of what a paragraph is about: "he" in a paragraph is often the person in the title)."""
+    def context(self) -> list[str]:
+        """The lines that say where the passage stands: its document's title and section path (less a
+        title the text itself opens with)."""
         context = [self.title] if self.title else []
         context += [h for h in self.section if h != self.title]
         if context and self.text.lstrip("# ").startswith(context[0].rstrip("…")):
             context = context[1:]
-        return "\n".join([*context, self.text])
+        return context
+
+    @property
+    def search_text(self) -> str:
+        """What is embedded for this passage: its :attr:`context`, then its text (the title is part of what
+        a paragraph is about: "he" in a paragraph is often the person in the title)."""
+        return self.keyword_text(1)
+
+    def keyword_text(self, title_weight: int = 1) -> str:
+        """What BM25 indexes for this passage: its :attr:`context` ``title_weight`` times (0: none; how
+        much the title counts is measured per corpus, :mod:`qa.retrieval.tune`), then its text."""
+        return "\n".join([*self.context * title_weight, self.text])
 
     def locator(self) -> str:
         """Where in the file: ``guide.md › Install › Linux ¶3, line 12`` or ``report.pdf, page 4 ¶2``.
@@ -59,7 +70,7 @@ class Passage:
 
 
 PASSAGE_FIELDS = tuple(f.name for f in dataclasses.fields(Passage))
-_READ_THROUGH = frozenset({*PASSAGE_FIELDS, "search_text", "locator", "citation"})  # a hit's, from its passage
+_READ_THROUGH = frozenset({*PASSAGE_FIELDS, "context", "search_text", "keyword_text", "locator", "citation"})  # a hit's, from its passage
 
 
 @dataclass(frozen=True)

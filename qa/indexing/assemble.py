@@ -10,11 +10,11 @@ from ..passage import Passage
 from .bm25 import BM25
 from .embed import Embedder, progress_bar
 from .index import Index
-from .manifest import Manifest
+from .manifest import Manifest, Tuning
 from .records import passage_ids
 from .stores import create_store
 
-__all__ = ["CHUNK", "assemble_index"]
+__all__ = ["CHUNK", "apply_tuning", "assemble_index", "keyword_index"]
 
 CHUNK = 10_000  # passages embedded and added to the store at a time
 
@@ -28,11 +28,13 @@ def assemble_index(
     kind: str = "auto",
     texts: dict[str, str] | None = None,
     manifest: Manifest | None = None,
+    title_weight: int = 1,
 ) -> tuple[Index, int]:
     """The index of ``passages`` and how many of them were embedded. Passages whose id is in ``previous``
     (same file, same title and text) take their vector from it; those the store holds already (a shared
     store) need neither. ``kind`` picks the vector store (:mod:`qa.indexing.stores`). ``manifest``
-    describes the corpus; the index's own fields (model, store, sizes) are filled in here."""
+    describes the corpus; the index's own fields (model, store, sizes) are filled in here. BM25 indexes each
+    passage's title ``title_weight`` times (:meth:`Passage.keyword_text`)."""
     texts_to_embed = [p.search_text for p in passages]
     ids = passage_ids(passages)
     store = create_store(kind, embedder.dimension, ids, embedder)
@@ -55,4 +57,19 @@ def assemble_index(
     )
     if manifest is not None:
         described = manifest.replace(**{f: getattr(described, f) for f in ("model", "precision", "store", "passages", "dimension")})
-    return Index(passages, store, BM25.build(texts_to_embed), embedder, described, ids, texts=texts or {}), fresh
+    bm25 = keyword_index(passages, title_weight)
+    return Index(passages, store, bm25, embedder, described, ids, texts=texts or {}), fresh
+
+
+def keyword_index(passages: list[Passage], title_weight: int = 1) -> BM25:
+    """BM25 over ``passages``, each with its title ``title_weight`` times."""
+    return BM25.build([p.keyword_text(title_weight) for p in passages])
+
+
+def apply_tuning(index: Index, tuning: Tuning, built: int = 1) -> Index:
+    """``index`` with ``tuning`` in its manifest, and BM25 rebuilt when the tuning weighs titles otherwise
+    than the BM25 it was assembled with (``built``: that title weight)."""
+    if tuning.title_weight != built:
+        index.bm25 = keyword_index(index.passages, tuning.title_weight)
+    index.manifest = index.manifest.replace(tuning=tuning)
+    return index

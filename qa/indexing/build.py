@@ -20,7 +20,7 @@ from ..errors import QAError
 from ..passage import Passage
 from ..readers import Skip, max_file_bytes
 from ..version import __version__
-from .assemble import assemble_index
+from .assemble import apply_tuning, assemble_index
 from .calibrate import calibrate
 from .collect import Collected, collect, format_counts, scan
 from .embed import Embedder, model_id
@@ -65,13 +65,17 @@ def _index(corpus_dir: Path, read: Collected, embedder, progress, previous, kind
         files=read.files, skipped={s.source: SkippedFile(s.reason, s.sha256) for s in read.skipped},
         duplicates=read.duplicates, warnings=read.warnings,
     )  # fmt: skip
+    built = kept.title_weight if kept is not None else 1  # BM25 as the kept tuning has it, until measured anew
     index, embedded = assemble_index(
-        read.all_passages(), embedder, progress=progress, previous=previous, kind=kind, texts=read.texts, manifest=described
-    )
+        read.all_passages(), embedder, progress=progress, previous=previous, kind=kind, texts=read.texts,
+        manifest=described, title_weight=built,
+    )  # fmt: skip
     index.manifest = index.manifest.replace(abstain=calibrate(index))
-    if tune is not None:
-        fits = kept is not None and kept.queries and embedded <= RETUNE_SHARE * len(index) and len(index) <= (1 + RETUNE_SHARE) * kept.passages
-        index.manifest = index.manifest.replace(tuning=kept if fits else tune(index))
+    fits = kept is not None and kept.queries and embedded <= RETUNE_SHARE * len(index) and len(index) <= (1 + RETUNE_SHARE) * kept.passages
+    if tune is not None and not fits:
+        apply_tuning(index, tune(index), built)
+    elif kept is not None:  # too little changed to measure again (or nothing to measure with): kept
+        apply_tuning(index, kept, built)
     return index, embedded
 
 

@@ -24,12 +24,14 @@ __all__ = [
     "Calibration",
     "DamagedIndex",
     "Manifest",
+    "TITLE_WEIGHTS",
     "SkippedFile",
     "Tuning",
     "read_manifest",
 ]
 
 FORMAT_VERSION = 4  # 4: checksums of the data files
+TITLE_WEIGHTS = (0, 1, 2, 3)  # what a tuning's title_weight may be
 MANIFEST = "manifest.json"
 _DATA_NAME = re.compile(r"data-[A-Za-z0-9-]+")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -64,6 +66,10 @@ class Tuning:
     queries: int = 0  # pseudo-queries it was measured on (0: the defaults, no measurement)
     passages: int = 0  # the corpus size it was measured on (a sync that changes much more measures again)
     scores: dict[str, float] = field(default_factory=dict)  # dense weight → nDCG@10 of the pseudo-queries
+    # How many times a passage's title (and section path) is in BM25's text of it: 0 leaves it out;
+    # measured with the weight at the default (qa.retrieval.tune), ``title_scores`` the evidence.
+    title_weight: int = 1
+    title_scores: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -198,7 +204,9 @@ _FIELDS: dict[str, tuple[Callable[[object], bool], bool]] = {
                 and _is_str(v.get("method", "")), True),  # fmt: skip
     "tuning": (lambda v: isinstance(v, dict) and _is_number(v.get("dense_weight")) and 0 <= v["dense_weight"] <= 1
                and _is_str(v.get("method", "")) and _is_count(v.get("queries", 0)) and _is_count(v.get("passages", 0))
-               and _str_map(_is_number)(v.get("scores", {})), False),  # fmt: skip
+               and _str_map(_is_number)(v.get("scores", {})) and _is_count(v.get("title_weight", 1))
+               and v.get("title_weight", 1) in TITLE_WEIGHTS
+               and _str_map(_is_number)(v.get("title_scores", {})), False),  # fmt: skip
     "files": (_str_map(_is_str), True),
     "skipped": (_str_map(lambda v: isinstance(v, dict) and _is_str(v.get("reason", "")) and (v.get("sha256") is None or _is_str(v["sha256"]))), False),
     "duplicates": (_str_map(_is_str), False),

@@ -99,8 +99,11 @@ class BuildReport:
 
 def tuning_line(tuning: Tuning) -> str:
     """The hybrid's tuning and its evidence, in one line."""
-    line = f"  hybrid: dense weight {tuning.dense_weight:g}, BM25 {1 - tuning.dense_weight:g}"
+    times = {0: "left out of BM25", 1: "once"}.get(tuning.title_weight, f"{tuning.title_weight} times")
+    line = f"  hybrid: dense weight {tuning.dense_weight:g}, BM25 {1 - tuning.dense_weight:g}; titles {times}"
     if not tuning.queries:
         return f"{line} ({tuning.method})"
     curve = " ".join(f"{w}:{v:.3f}" for w, v in tuning.scores.items())
-    return f"{line} (measured: {tuning.queries} sentences taken out of their passages; nDCG@10 by dense weight {curve})"
+    titles = " ".join(f"{w}:{v:.3f}" for w, v in tuning.title_scores.items())
+    by_title = f"; by title weight {titles}" if titles else "; no titles"
+    return f"{line} (measured: {tuning.queries} sentences taken out of their passages; nDCG@10 by dense weight {curve}{by_title})"

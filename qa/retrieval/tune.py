@@ -1,20 +1,27 @@
-"""tune: the hybrid's fusion weight measured on the corpus itself when an index is built -- no labels, no
-other data, the same code for every corpus.
+"""tune: how the hybrid weighs titles and mixes its two runs, measured on the corpus itself when an index
+is built -- no labels, no other data, the same code for every corpus.
 
 Which run to trust more depends on the corpus: BM25 wins where passages are told apart by rare words
 (codes, names, jargon the model never saw), the model wins where questions word things differently from
-the documents. So the weight is measured, by the inverse cloze task (Lee et al., 2019): a sentence taken
+the documents; a title names what an entity's description is about, or is the same few words for every
+page of a manual. So both are measured, by the inverse cloze task (Lee et al., 2019): a sentence taken
 out of its passage is a question that passage answers, and only that passage lost it, so neither run finds
-it by its exact words. For up to ``QUERIES`` such pseudo-queries, each weight of ``WEIGHTS`` (0: BM25
-alone, 1: the model alone) ranks a copy of the index (at most ``SAMPLE`` passages) in which the source
-passages lack their sentence, and scores nDCG@10 of the source. The best weight replaces the default
-(``DENSE_WEIGHT``) only when it beats it by ``SIGNIFICANCE`` standard errors over the same pseudo-queries:
-on a flat curve the sample's noise picks the peak, and the default is as good and better tested.
+it by its exact words. For up to ``QUERIES`` such pseudo-queries, a copy of the index (at most ``SAMPLE``
+passages) in which the source passages lack their sentence is ranked, and nDCG@10 of the source scored:
 
-Feedback and settle are off while measuring: a pseudo-query has one relevant passage, which makes
-pseudo-relevance feedback look worse than it is on corpora where many passages answer a question, and
-settle looks for the very sentence taken out. A corpus with fewer than ``MIN_QUERIES`` passages of three
-sentences or more keeps the defaults: too few to measure.
+1. for each title weight of ``TITLE_WEIGHTS`` (how many times BM25 reads a passage's title and section
+   path: 0 leaves them out), at the default dense weight -- skipped when no passage has a title;
+2. with that title weight, for each dense weight of ``WEIGHTS`` (0: BM25 alone, 1: the model alone).
+
+A measured setting replaces its default (title once, dense ``DENSE_WEIGHT``) only when it beats it by
+``SIGNIFICANCE`` standard errors over the same pseudo-queries: on a flat curve the sample's noise picks
+the peak, and the default is as good and better tested.
+
+Feedback and settle are off while measuring, and feedback is not chosen here: a pseudo-query has one
+relevant passage, which makes pseudo-relevance feedback look harmful on every corpus -- also where many
+passages answer a question and real questions gain from it (msmarco-trecdl-5k: ICT −0.016 nDCG@10 for
+three feedback passages, real queries +0.015). Settle looks for the very sentence taken out. A corpus with
+fewer than ``MIN_QUERIES`` passages of three sentences or more keeps the defaults: too few to measure.
 """
 
 from __future__ import annotations
@@ -25,9 +32,9 @@ import random
 
 import numpy as np
 
-from ..indexing.assemble import assemble_index
+from ..indexing.assemble import assemble_index, keyword_index
 from ..indexing.index import Index
-from ..indexing.manifest import Tuning
+from ..indexing.manifest import TITLE_WEIGHTS, Tuning
 from ..indexing.split import sentence_spans
 from ..passage import Passage
 from .candidates import CANDIDATES, gather
@@ -46,8 +53,8 @@ SENTENCE_WORDS = (5, 40)  # pseudo-queries shorter carry too little, longer ones
 
 
 def tune(index: Index, *, queries: int = QUERIES, seed: int = 0) -> Tuning:
-    """The fusion weight that retrieves the sources of ``index``'s pseudo-queries best, with the
-    evidence (each weight's nDCG@10), or the defaults when the corpus is too small to measure."""
+    """The title weight and fusion weight that retrieve the sources of ``index``'s pseudo-queries best,
+    with the evidence (nDCG@10 at each), or the defaults when the corpus is too small to measure."""
     rng = random.Random(seed)
     found = pseudo_queries(index.passages, queries, rng)
     if len(found) < MIN_QUERIES:
@@ -63,21 +70,39 @@ def tune(index: Index, *, queries: int = QUERIES, seed: int = 0) -> Tuning:
     copy = assemble_index(sample, index.embedder, previous=index)[0]
     where = {i: n for n, i in enumerate(keep)}
     asked = [(where[position], question) for position, question, _ in found]
-    # The first round of hybrid ranking (Retriever.rank without feedback and settle), candidates gathered
-    # once per question and fused at each weight.
+    # The first round of hybrid ranking (Retriever.rank without feedback and settle): BM25 of each title
+    # weight over the sample, candidates gathered once per question and BM25, fused at each weight.
     vectors = copy.embedder.encode([q for _, q in asked])
     depth = min(len(copy), CANDIDATES)
-    gathered = [gather(copy, Query(v, copy.bm25.scores(q)), depth) for (_, q), v in zip(asked, vectors)]
-    gains = {w: np.array([_ndcg(src, fuse(c, w).top_rows(10)) for (src, _), c in zip(asked, gathered)]) for w in WEIGHTS}
-    scores = {f"{w:g}": round(float(g.mean()), 4) for w, g in gains.items()}
-    best = max(WEIGHTS, key=lambda w: gains[w].mean())
-    chosen = best if _clearly_better(gains[best], gains[DENSE_WEIGHT]) else DENSE_WEIGHT
+    titled = any(p.context for p in sample)
+    bm25s = {t: keyword_index(sample, t) for t in (TITLE_WEIGHTS if titled else (DEFAULT.title_weight,))}
+
+    def gains(title_weight: int, weights) -> dict[float, np.ndarray]:
+        bm25 = bm25s[title_weight]
+        gathered = [gather(copy, Query(v, bm25.scores(q)), depth) for (_, q), v in zip(asked, vectors)]
+        return {w: np.array([_ndcg(src, fuse(c, w).top_rows(10)) for (src, _), c in zip(asked, gathered)]) for w in weights}
+
+    by_title = {t: gains(t, (DENSE_WEIGHT,))[DENSE_WEIGHT] for t in bm25s}
+    title = _choose(by_title, DEFAULT.title_weight)
+    by_weight = gains(title, WEIGHTS)
     return Tuning(
-        chosen,
-        f"inverse cloze: {len(asked)} sentences taken out of their passages, nDCG@10 of the source per dense "
-        f"weight; the default {DENSE_WEIGHT:g} unless one beats it by {SIGNIFICANCE:g} standard errors",
-        len(asked), len(index), scores,
+        _choose(by_weight, DENSE_WEIGHT),
+        f"inverse cloze: {len(asked)} sentences taken out of their passages, nDCG@10 of the source per title "
+        f"weight (at dense weight {DENSE_WEIGHT:g}), then per dense weight; a default (title {DEFAULT.title_weight}, "
+        f"dense {DENSE_WEIGHT:g}) stays unless another beats it by {SIGNIFICANCE:g} standard errors"
+        + ("" if titled else "; no passage has a title"),
+        len(asked), len(index), _curve(by_weight), title, _curve(by_title) if titled else {},
     )  # fmt: skip
+
+
+def _choose(gains: dict, default):
+    """The setting of the best mean gain, if it beats ``default`` clearly (:func:`_clearly_better`)."""
+    best = max(gains, key=lambda x: gains[x].mean())
+    return best if _clearly_better(gains[best], gains[default]) else default
+
+
+def _curve(gains: dict) -> dict[str, float]:
+    return {f"{x:g}": round(float(g.mean()), 4) for x, g in gains.items()}
 
 
 def pseudo_queries(passages: list[Passage], n: int, rng: random.Random) -> list[tuple[int, str, Passage]]:

@@ -157,7 +157,7 @@ def test_the_tuning_is_stored_reported_and_measured_again_only_when_much_changed
     tuner, index_dir = _Tuner(), tmp_path / "index"
     report = build_index(corpus, index_dir, embedder=FakeEmbedder(), tune=tuner)
     assert tuner.calls == 1 and read_manifest(index_dir).tuning == report.tuning == tuner(load_index(index_dir, embedder=FakeEmbedder()))
-    assert "hybrid: dense weight 0.8, BM25 0.2 (measured: 40 sentences" in report.summary()
+    assert "hybrid: dense weight 0.8, BM25 0.2; titles once (measured: 40 sentences" in report.summary()
     assert report.to_dict()["tuning"]["dense_weight"] == 0.8
     tuner.calls = 0
     (corpus / "doc0.txt").write_text("Document 0\n\nOne paragraph changed in one of six files.\n")

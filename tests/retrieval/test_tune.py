@@ -75,6 +75,60 @@ def test_a_corpus_told_apart_by_exact_words_picks_bm25(real_embedder):
     assert tuning.scores["0"] > tuning.scores["1"]
 
 
+# Made-up names: the model knows none of them, so only BM25 can tell which passage a name belongs to.
+_SYLLABLES = "ka lo mi ru ve zo ta ni qu bex dor fen gal hup jix lam mor pav sul tov".split()
+_THINGS = (
+    "harbour meadow lantern copper violin orchard candle river market winter garden basket ladder mirror pillow "
+    "saddle thunder velvet wagon anchor barrel cellar chimney feather quarry tunnel"
+).split()
+
+
+def _entities(titles_name: str) -> list[Passage]:
+    """Sixty people's records, each sentence naming its person once and two others twice: their names are
+    what tells them apart. ``titles_name``: "own" (each title is its person's name) or "other" (each title
+    is someone else's, a corpus whose titles mislead)."""
+    rng = random.Random(3)
+    names = sorted({rng.choice(_SYLLABLES).capitalize() + rng.choice(_SYLLABLES) + rng.choice(_SYLLABLES) for _ in range(200)})[:60]
+    out = []
+    for n, name in enumerate(names):
+        others = rng.sample([x for x in names if x != name], 2)
+        text = " ".join(f"Once {name} kept a {' and a '.join(rng.sample(_THINGS, 3))} near {o} and {o}." for o in (*others, others[0]))
+        title = name if titles_name == "own" else names[(n + 7) % len(names)]
+        out.append(Passage(text, f"{n:03}.txt", title, 1, 1, 0, len(text)))
+    return out
+
+
+@pytest.mark.slow
+def test_titles_that_mislead_are_left_out_of_bm25(real_embedder):
+    tuning = tune(assemble_index(_entities("other"), real_embedder)[0])
+    assert tuning.title_weight == 0, tuning.title_scores
+    assert tuning.title_scores["0"] > tuning.title_scores["1"] > tuning.title_scores["3"]
+
+
+@pytest.mark.slow
+def test_titles_that_name_the_passage_are_kept(real_embedder):
+    tuning = tune(assemble_index(_entities("own"), real_embedder)[0])
+    assert tuning.title_weight >= 1 and set(tuning.title_scores) == {"0", "1", "2", "3"}
+    assert tuning.title_scores["1"] > tuning.title_scores["0"] - 0.02  # no worse than none, within noise
+
+
+def test_untitled_passages_measure_no_title_weight():
+    tuning = tune(assemble_index(_meaning_only(), FakeEmbedder())[0])
+    assert tuning.title_weight == 1 and tuning.title_scores == {} and "no passage has a title" in tuning.method
+
+
+def test_the_title_weight_chosen_is_the_bm25_the_index_searches(tmp_path):
+    from qa.indexing.assemble import apply_tuning
+
+    index = assemble_index(_entities("other"), FakeEmbedder())[0]
+    name = index.passages[0].title
+    before = index.bm25.scores(name)[0]
+    apply_tuning(index, Tuning(0.6, "measured", 60, 60, {}, title_weight=0))
+    assert index.bm25.scores(name)[0] < before and index.manifest.tuning.title_weight == 0
+    apply_tuning(index, Tuning(0.6, "measured", 60, 60, {}, title_weight=3), built=0)
+    assert index.bm25.scores(name)[0] > before
+
+
 def test_retrieval_fuses_with_the_tuned_weight():
     index = assemble_index(_meaning_only(), FakeEmbedder())[0]
     used = []
