@@ -204,6 +204,15 @@ def eval_qa_cmd(
     typer.echo(f"{'abstain_auroc':16} {'-' if auroc is None else f'{auroc:.3f}':>11}  (how well confidence separates answerable from not)")
 
 
+@app.command("mcp")
+def mcp_cmd(index_dir: IndexDir = None) -> None:
+    """Serve the index to MCP clients (assistants, editors) over stdio: search_documents, ask,
+    list_documents, and each document as qa://doc/<source>. 'qa serve' offers the same at /mcp."""
+    from .serve.mcp_server import run_stdio  # the MCP SDK loads only for the command that serves it
+
+    run_stdio(index_dir)
+
+
 @app.command("serve")
 def serve_cmd(
     host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0: every interface).")] = "127.0.0.1",
@@ -220,7 +229,7 @@ def serve_cmd(
         Optional[Path], typer.Option("--auth-file", help="Logins, one user:password a line. Default: $QA_AUTH_FILE.")
     ] = None,
 ) -> None:
-    """Start the web chat on http://HOST:PORT/ and the HTTP API on /api (OpenAPI docs on /docs)."""
+    """Start the web chat on http://HOST:PORT/, the HTTP API on /api (OpenAPI docs on /docs) and MCP on /mcp."""
     from .serve.server import serve  # gradio and the web stack load only for the command that serves
 
     try:

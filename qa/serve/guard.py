@@ -23,7 +23,7 @@ Gradio's own error bodies (422, 500), which can repeat what was sent, are replac
 ``Range`` header on a file download is dropped (gradio echoes every request header, the login included,
 into a partial response). Every response says not to be framed by other sites or sniffed.
 
-The API may have at most ``max_pending`` requests in flight (running or waiting for a worker thread);
+The API and MCP (``/mcp``) may have at most ``max_pending`` requests in flight (running or waiting for a worker thread);
 beyond that it answers 503 with ``Retry-After`` at once instead of queueing without limit.
 """
 
@@ -47,6 +47,7 @@ DEFAULT_MAX_PENDING = 64  # $QA_MAX_PENDING
 MAX_BODY = 4 << 20  # bytes of an API request: the largest the API's schema allows, every character escaped, fits
 MAX_EVENT_BODY = 8 << 20  # bytes of a chat event (the whole conversation comes with each question)
 UPLOAD_PATH = "/gradio_api/upload"
+MCP_PATH = "/mcp"
 PARSE_AT_ONCE = 2  # event bodies parsed and checked at the same time (each up to MAX_EVENT_BODY)
 _FILE_ROUTES = ("/gradio_api/file=", "/file=")
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -85,7 +86,7 @@ class Guard:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] not in ("http", "websocket"):
             return await self.app(scope, receive, send)
-        api = scope["path"].startswith("/api/")
+        api = scope["path"].startswith("/api/") or scope["path"] == MCP_PATH  # programs' routes
         if scope["type"] == "http":
             send = _hardened(send, rewrite_errors=not api)
         if self.allowed_hosts is not None:

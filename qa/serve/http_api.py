@@ -130,10 +130,11 @@ _ERRORS = {
 }
 
 
-def build_api(index_dir: str | os.PathLike) -> FastAPI:
-    """The API as a FastAPI app (the chat is mounted on it by :func:`qa.serve.server.create_app`)."""
+def build_api(index_dir: str | os.PathLike, *, lifespan=None) -> FastAPI:
+    """The API as a FastAPI app (the chat is mounted on it by :func:`qa.serve.server.create_app`);
+    ``lifespan``: what must run while it serves (MCP's session manager)."""
     index_dir = Path(index_dir)
-    api = FastAPI(title="qa", version=__version__, description=__doc__.split("\n\n")[0])
+    api = FastAPI(title="qa", version=__version__, description=__doc__.split("\n\n")[0], lifespan=lifespan)
 
     def current() -> Retriever:
         try:

@@ -1,5 +1,5 @@
-"""One server for people and programs: the web chat at ``/`` and the HTTP API at ``/api/…`` (gradio is
-mounted on the API's FastAPI app), behind :class:`.guard.Guard` (optional login, bounded API queue).
+"""One server for people and programs: the web chat at ``/``, the HTTP API at ``/api/…`` and MCP at ``/mcp``
+(gradio is mounted on the API's FastAPI app), behind :class:`.guard.Guard` (optional login, bounded queue).
 
 It binds 127.0.0.1 unless told otherwise. Gradio serves files only from its own upload cache; the
 corpus and index folders are blocked outright. Uploads are capped in size and by extension. A gradio
@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from starlette.routing import Route
+
 from ..config import find_index_dir
 from ..errors import QAError
 from ..indexing.manifest import read_manifest
@@ -20,6 +22,7 @@ from .chat import build_app
 from .guard import Guard
 from .http_api import build_api
 from .indexer import DEFAULT_MAX_UPLOAD_MB, Indexer
+from .mcp_server import http_app as mcp_http_app
 
 __all__ = ["create_app", "serve"]
 
@@ -59,8 +62,11 @@ def create_app(
     if indexer is None and sync_on_start:
         raise QAError(f"corpus folder not found: {corpus_dir}")
     demo = build_app(index_dir, indexer=indexer, uploads=uploads, max_upload_mb=max_upload_mb)
+    mcp, mcp_lifespan = mcp_http_app(index_dir)
+    api = build_api(index_dir, lifespan=mcp_lifespan)
+    api.router.routes.append(Route("/mcp", mcp))  # before the chat, which takes every path left
     app = gr.mount_gradio_app(
-        build_api(index_dir),
+        api,
         demo,
         path="/",
         max_file_size=f"{max_upload_mb:g}mb",
@@ -104,5 +110,5 @@ def serve(
         allowed_hosts=hosts_for(host),
     )  # fmt: skip
     login = f", login required ({len(credentials)} user{'s' * (len(credentials) != 1)})" if credentials else ""
-    print(f"qa: web chat on http://{host}:{port}/, API on http://{host}:{port}/api (docs: /docs){login}", flush=True)
+    print(f"qa: web chat on http://{host}:{port}/, API on http://{host}:{port}/api (docs: /docs), MCP on /mcp{login}", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
