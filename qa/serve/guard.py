@@ -21,10 +21,12 @@ Requests from other sites are refused (a POST whose ``Origin`` is not this serve
 loopback answers only to loopback host names (no DNS rebinding), plus those in ``$QA_ALLOWED_HOSTS``.
 Gradio's own error bodies (422, 500), which can repeat what was sent, are replaced by one line; a
 ``Range`` header on a file download is dropped (gradio echoes every request header, the login included,
-into a partial response). Every response says not to be framed by other sites or sniffed.
+into a partial response). Every response says not to be framed by other sites or sniffed, and none
+allows reading by another origin (gradio's CORS headers are dropped).
 
 The API and MCP (``/mcp``) may have at most ``max_pending`` requests in flight (running or waiting for a worker thread);
-beyond that it answers 503 with ``Retry-After`` at once instead of queueing without limit.
+beyond that it answers 503 with ``Retry-After`` at once instead of queueing without limit (``/api/health``
+aside: it tells a busy server from a down one).
 """
 
 from __future__ import annotations
@@ -48,11 +50,16 @@ MAX_BODY = 4 << 20  # bytes of an API request: the largest the API's schema allo
 MAX_EVENT_BODY = 8 << 20  # bytes of a chat event (the whole conversation comes with each question)
 UPLOAD_PATH = "/gradio_api/upload"
 MCP_PATH = "/mcp"
+HEALTH_PATH = "/api/health"
 PARSE_AT_ONCE = 2  # event bodies parsed and checked at the same time (each up to MAX_EVENT_BODY)
 _FILE_ROUTES = ("/gradio_api/file=", "/file=")
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _HARDENING = [(b"x-frame-options", b"SAMEORIGIN"), (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
-_HARDENING_NAMES = frozenset(name for name, _ in _HARDENING)
+# gradio answers other localhost origins with credentialed CORS: a page on another local port could read
+# its GET routes (/config) with the user's login. Nothing here is meant to be read cross-origin.
+_CORS = (b"access-control-allow-origin", b"access-control-allow-credentials", b"access-control-allow-methods",
+         b"access-control-allow-headers", b"access-control-expose-headers")  # fmt: skip
+_HARDENING_NAMES = frozenset(name for name, _ in _HARDENING) | frozenset(_CORS)
 _GRADIO_ERRORS = {422: b'{"detail":"the request does not fit what this page sends"}', 500: b'{"detail":"the server could not handle this request"}'}
 
 
@@ -130,6 +137,8 @@ class Guard:
         receive = _replay(body, receive)
         if not api:
             return await self.app(scope, receive, send)
+        if scope["path"] == HEALTH_PATH:  # cheap, and must tell "busy" from "down": outside the bound
+            return await self.app(scope, receive, send)
         if self.pending >= self.max_pending:
             return await _respond(send, 503, b'{"detail":"busy, retry shortly"}', [(b"retry-after", b"1")])
         self.pending += 1
@@ -168,7 +177,10 @@ def _content_length(scope) -> int | None:
 def _host(scope) -> str:
     """The host name a request is addressed to (its Host header, without the port), lower case."""
     host = (_header(scope, b"host") or b"").decode("latin-1").strip().lower()
-    return urlsplit(f"//{host}").hostname or ""
+    try:
+        return urlsplit(f"//{host}").hostname or ""
+    except ValueError:  # "[::1" and the like: no host name at all
+        return ""
 
 
 def _cross_site(scope) -> bool:

@@ -15,24 +15,22 @@ blank question, ``k`` out of range, a file not in the index, no index yet) is th
 result with one line, which never repeats what was sent.
 
 ``qa mcp`` serves it over stdio; ``qa serve`` also offers it over streamable HTTP at ``/mcp``
-(:func:`http_app`), behind the same login and limits as the rest of the server (:mod:`.guard`).
+(:func:`qa.serve.mcp_http.http_app`), behind the same login and limits as the rest of the server (:mod:`.guard`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
+import logging
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
-from mcp.server.transport_security import TransportSecuritySettings
 from mcp_types import Resource
 from pydantic import Field, ValidationError
-from starlette.responses import JSONResponse
 
 from ..config import find_index_dir
 from ..errors import MAX_HISTORY, MAX_K, MAX_QUESTION, QAError
@@ -44,9 +42,11 @@ from ..retrieval.request import Request
 from ..version import __version__
 from .http_api import MAX_SOURCE, MAX_SOURCES
 
-__all__ = ["DOC_URI", "build_mcp", "document_text", "http_app", "run_stdio"]
+__all__ = ["DOC_URI", "build_mcp", "document_text", "one_line", "run_stdio"]
 
 DOC_URI = "qa://doc/"
+LOG_CHARS = 500  # characters of a log record of the SDK's
+ERROR_CHARS = 200  # characters of an error message sent back
 
 INSTRUCTIONS = (
     "qa searches a fixed set of the user's documents and answers with the paragraphs that best answer a "
@@ -71,12 +71,14 @@ class _Server(MCPServer):
         self._current = current
 
     async def call_tool(self, name, arguments, context=None):
+        if self._tool_manager.get_tool(name) is None:  # the SDK's message would repeat the name
+            raise ToolError("unknown tool: tools/list names the tools of this server")
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as e:  # the SDK's message for arguments that do not fit repeats them: one line instead
             if isinstance(e.__cause__, ValidationError):
                 raise ToolError(_invalid(e.__cause__)) from None
-            raise ToolError(str(e).removeprefix(f"Error executing tool {name}: ")) from None
+            raise ToolError(one_line(str(e).removeprefix(f"Error executing tool {name}: "))) from None
 
     async def list_resources(self) -> list[Resource]:
         try:
@@ -89,9 +91,33 @@ class _Server(MCPServer):
         ]
 
 
+class _Shortened(logging.Filter):
+    """Log records cut to ``LOG_CHARS`` characters: the SDK logs what requests name (an unknown prompt,
+    a tool's failure), and a long name laid out by a rich console took seconds of the event loop."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if len(message) > LOG_CHARS:
+            record.msg, record.args = message[: LOG_CHARS - 1] + "…", None
+        return True
+
+
+def _plain_logging() -> None:
+    """The SDK's records go to stderr, plain and shortened, warnings and worse only (once per process)."""
+    sdk = logging.getLogger("mcp")
+    if not any(isinstance(f, _Shortened) for h in sdk.handlers for f in h.filters):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("mcp %(levelname)s: %(message)s"))
+        handler.addFilter(_Shortened())
+        sdk.addHandler(handler)
+        sdk.setLevel(logging.WARNING)
+        sdk.propagate = False
+
+
 def build_mcp(index_dir: str | os.PathLike | None = None) -> MCPServer:
     """The MCP server over the index in ``index_dir`` (found as :func:`qa.ask` finds it)."""
     folder = find_index_dir(index_dir)
+    _plain_logging()
 
     def current() -> Retriever:
         try:
@@ -118,7 +144,7 @@ def build_mcp(index_dir: str | os.PathLike | None = None) -> MCPServer:
     @server.tool(structured_output=True)
     def search_documents(
         question: Question,
-        k: Annotated[int, Field(ge=1, le=MAX_K, description="How many passages, best first.")] = 5,
+        k: Annotated[int, Field(strict=True, ge=1, le=MAX_K, description="How many passages, best first.")] = 5,
         sources: Annotated[
             list[Annotated[str, Field(max_length=MAX_SOURCE)]] | None,
             Field(max_length=MAX_SOURCES, description="Search only these files (their `source` as list_documents gives it)."),
@@ -206,77 +232,7 @@ def run_stdio(index_dir: str | os.PathLike | None = None) -> None:
     build_mcp(index_dir).run("stdio")
 
 
-def http_app(index_dir: str | Path):
-    """The MCP endpoint as an ASGI app to route ``/mcp`` to, and the lifespan that must run around it.
-
-    Stateless, JSON responses: each request stands alone, so nothing accumulates per client. Host names,
-    cross-site requests, login and body size are checked in front of it by :class:`.guard.Guard`, as for
-    every other route (the SDK's own host check would not know ``$QA_ALLOWED_HOSTS``)."""
-    server = build_mcp(index_dir)
-    app = server.streamable_http_app(
-        streamable_http_path="/mcp", stateless_http=True, json_response=True,
-        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
-    )  # fmt: skip
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_app):
-        async with server.session_manager.run():
-            yield
-
-    return _PostOnly(app), lifespan
-
-
-class _PostOnly:
-    """The HTTP side of the endpoint around the SDK's app. Stateless MCP has no event stream to GET and
-    hold open and no session to DELETE: any method but POST is 405, as the protocol allows. A JSON-RPC
-    error the SDK writes may quote the request (a malformed message's parse errors name its values):
-    its message is cut to one line of at most ``ERROR_CHARS`` characters and its ``data`` dropped.
-    (An ASGI app, not a function: a router would call a function with a request.)"""
-
-    ERROR_CHARS = 200
-
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        if scope["method"] != "POST":
-            return await JSONResponse({"detail": "method not allowed"}, 405, headers={"Allow": "POST"})(scope, receive, send)
-        start, chunks = None, []
-
-        async def buffered(message):
-            nonlocal start
-            if message["type"] == "http.response.start":
-                start = message
-                return None
-            if message["type"] != "http.response.body":
-                return await send(message)
-            chunks.append(message.get("body", b""))
-            if message.get("more_body", False):
-                return None
-            body = _one_line_errors(b"".join(chunks), self.ERROR_CHARS)
-            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
-            await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
-
-        await self.app(scope, receive, buffered)
-
-
-def _one_line_errors(body: bytes, limit: int) -> bytes:
-    """``body`` with each JSON-RPC error's message cut to its first line (at most ``limit`` characters)
-    and its data dropped; anything else as it was."""
-    if b'"error"' not in body:
-        return body
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        return body
-    messages = payload if isinstance(payload, list) else [payload]
-    for message in messages:
-        error = message.get("error") if isinstance(message, dict) else None
-        if isinstance(error, dict):
-            text = str(error.get("message", "")).split("\n", 1)[0]
-            error["message"] = text if len(text) <= limit else text[: limit - 1] + "…"
-            error.pop("data", None)
-    return json.dumps(payload, ensure_ascii=False).encode()
+def one_line(text: str) -> str:
+    """The first line of ``text``, at most ``ERROR_CHARS`` characters: what may quote a request goes back short."""
+    text = text.split("\n", 1)[0]
+    return text if len(text) <= ERROR_CHARS else text[: ERROR_CHARS - 1] + "…"

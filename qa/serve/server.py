@@ -22,7 +22,7 @@ from .chat import build_app
 from .guard import Guard
 from .http_api import build_api
 from .indexer import DEFAULT_MAX_UPLOAD_MB, Indexer
-from .mcp_server import http_app as mcp_http_app
+from .mcp_http import http_app as mcp_http_app
 
 __all__ = ["create_app", "serve"]
 

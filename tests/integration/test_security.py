@@ -481,6 +481,18 @@ def test_what_the_first_attack_pass_found_is_closed(gradio, site):
     assert status == 200 and b"evil.example" not in body
 
 
+@pytest.mark.slow
+def test_what_the_third_attack_pass_found_is_closed(site):
+    url = site["url"]
+    # a Host header that is not even a name is refused like any other, not a 500
+    status, _, body = _get(url, "/api/health", {"Host": "[::1"})
+    assert status == 400 and b"host name" in body
+    # gradio answers other localhost origins with credentialed CORS: no page of another port may read here
+    for origin in ("http://localhost:8000", "http://127.0.0.1:9999"):
+        status, headers, _ = _get(url, "/config", {"Origin": origin})
+        assert status == 200 and not any(k.lower().startswith("access-control-") for k in headers), headers
+
+
 def test_a_loopback_server_answers_to_loopback_names_and_those_allowed(monkeypatch):
     from qa.serve.access import hosts_for
 

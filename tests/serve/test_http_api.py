@@ -114,9 +114,12 @@ def test_schemathesis_finds_no_contract_violation(server):
 def test_a_full_queue_answers_503_with_retry_after(serving, corpus_index):
     with serving(corpus_index, "--no-uploads", env={"QA_MAX_PENDING": "2"}) as url:
         body = {"question": "Which sites did the Iranian delegation visit in Israel?", "k": 10}
-        with ThreadPoolExecutor(24) as pool:
-            results = list(pool.map(lambda _: call(url, "/api/retrieve", body), range(48)))
+        with ThreadPoolExecutor(1) as prober, ThreadPoolExecutor(24) as pool:
+            load = pool.map(lambda _: call(url, "/api/retrieve", body), range(48))
+            health = prober.submit(lambda: [call(url, "/api/health")[0] for _ in range(10)]).result()  # queue full
+            results = list(load)
     codes = [status for status, _, _ in results]
     assert set(codes) <= {200, 503} and codes.count(200) >= 2 and codes.count(503) >= 1, codes
+    assert health == [200] * 10  # outside the bound: it tells a busy server from a down one
     busy = next(headers for status, headers, _ in results if status == 503)
     assert busy["retry-after"] == "1"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -174,7 +175,10 @@ BAD_INPUT = [
     ("search_documents", {"question": QUESTION, "sources": ["../" * 90]}, "sources.0: String should have at most 256 characters"),
     ("ask", {"question": QUESTION, "history": ["q"] * 21}, "history: List should have at most 20 items"),
     ("ask", {}, "question: Field required"),
-    ("no_such_tool", {}, "Unknown tool"),
+    ("no_such_tool", {}, "unknown tool: tools/list names the tools of this server"),
+    ("x" * 100_000, {}, "unknown tool: tools/list names the tools of this server"),
+    ("search_documents", {"question": QUESTION, "k": "5"}, "k: Input should be a valid integer"),
+    ("search_documents", {"question": QUESTION, "k": True}, "k: Input should be a valid integer"),
 ]  # fmt: skip
 
 
@@ -187,7 +191,7 @@ def test_bad_input_is_an_error_result_with_one_clear_line(connect):
     outcomes, after = run(connect, body)
     for (_, _, message), result in outcomes:
         text = error_text(result)
-        assert text.startswith(message) and "\n" not in text, text
+        assert text.startswith(message) and "\n" not in text and len(text) <= 200, text
         assert "secret-plans" not in text and "xxxxxxxx" not in text and "input_value" not in text  # never echoed
     assert not after.is_error and after.structured_content["hits"]
 
@@ -233,6 +237,11 @@ def test_mcp_over_http_keeps_the_servers_limits(server):
         response = httpx2.post(server + "/mcp", content=malformed, headers={"content-type": "application/json", **accept})
         error = response.json()["error"]
         assert "zzsecret" not in response.text and "\n" not in error["message"] and len(error["message"]) <= 200, error
+    # a long name the SDK logs (an unknown prompt) costs no time: it took seconds of the event loop once
+    began = time.monotonic()
+    prompt = httpx2.post(server + "/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "prompts/get", "params": {"name": "Z" * 500_000}},
+                         headers=accept, timeout=60)  # fmt: skip
+    assert prompt.status_code == 200 and len(prompt.text) < 400 and time.monotonic() - began < 5
     for method in ("GET", "DELETE", "PUT"):  # stateless: no event stream to hold open, no session to end
         response = httpx2.request(method, server + "/mcp", headers={"accept": "text/event-stream"}, timeout=10)
         assert response.status_code == 405 and response.headers["allow"] == "POST"
