@@ -75,16 +75,17 @@ def tune(index: Index, *, queries: int = QUERIES, seed: int = 0) -> Tuning:
     vectors = copy.embedder.encode([q for _, q in asked])
     depth = min(len(copy), CANDIDATES)
     titled = any(p.context for p in sample)
-    bm25s = {t: keyword_index(sample, t) for t in (TITLE_WEIGHTS if titled else (DEFAULT.title_weight,))}
+    # the copy's own BM25 reads titles as the default does; the other weights get one each
+    bm25s = {t: copy.bm25 if t == DEFAULT.title_weight else keyword_index(sample, t)
+             for t in (TITLE_WEIGHTS if titled else (DEFAULT.title_weight,))}  # fmt: skip
+    gathered = {t: [gather(copy, Query(v, bm25.scores(q)), depth) for (_, q), v in zip(asked, vectors)] for t, bm25 in bm25s.items()}
 
-    def gains(title_weight: int, weights) -> dict[float, np.ndarray]:
-        bm25 = bm25s[title_weight]
-        gathered = [gather(copy, Query(v, bm25.scores(q)), depth) for (_, q), v in zip(asked, vectors)]
-        return {w: np.array([_ndcg(src, fuse(c, w).top_rows(10)) for (src, _), c in zip(asked, gathered)]) for w in weights}
+    def gains(title_weight: int, weight: float) -> np.ndarray:
+        return np.array([_ndcg(src, fuse(c, weight).top_rows(10)) for (src, _), c in zip(asked, gathered[title_weight])])
 
-    by_title = {t: gains(t, (DENSE_WEIGHT,))[DENSE_WEIGHT] for t in bm25s}
+    by_title = {t: gains(t, DENSE_WEIGHT) for t in bm25s}
     title = _choose(by_title, DEFAULT.title_weight)
-    by_weight = gains(title, WEIGHTS)
+    by_weight = {w: gains(title, w) for w in WEIGHTS}
     return Tuning(
         _choose(by_weight, DENSE_WEIGHT),
         f"inverse cloze: {len(asked)} sentences taken out of their passages, nDCG@10 of the source per title "

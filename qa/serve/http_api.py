@@ -199,7 +199,8 @@ def build_api(index_dir: str | os.PathLike, *, lifespan=None) -> FastAPI:
 
 def validation_message(errors) -> str:
     """One line for a request that does not fit its model: where and what, never the value sent
-    (FastAPI's default echoes every bad input back, however large)."""
+    (FastAPI's default echoes every bad input back, however large). Only the request's own field names
+    are named (MCP's tools take the same ones); any other is the sender's and is not repeated."""
     first = errors[0] if errors else {}
     known = RetrieveRequest.model_fields.keys()
     parts = [p if isinstance(p, int) or p in known else "(unknown field)" for p in first.get("loc", ()) if p != "body"]

@@ -40,7 +40,7 @@ from ..retrieval.oneshot import cached_retriever
 from ..retrieval.pipeline import Retriever
 from ..retrieval.request import Request
 from ..version import __version__
-from .http_api import MAX_SOURCE, MAX_SOURCES
+from .http_api import MAX_SOURCE, MAX_SOURCES, validation_message
 
 __all__ = ["DOC_URI", "build_mcp", "document_text", "one_line", "run_stdio"]
 
@@ -77,7 +77,7 @@ class _Server(MCPServer):
             return await super().call_tool(name, arguments, context)
         except ToolError as e:  # the SDK's message for arguments that do not fit repeats them: one line instead
             if isinstance(e.__cause__, ValidationError):
-                raise ToolError(_invalid(e.__cause__)) from None
+                raise ToolError(validation_message(e.__cause__.errors())) from None
             raise ToolError(one_line(str(e).removeprefix(f"Error executing tool {name}: "))) from None
 
     async def list_resources(self) -> list[Resource]:
@@ -129,9 +129,7 @@ def build_mcp(index_dir: str | os.PathLike | None = None) -> MCPServer:
 
     def run(question, k, history, sources):
         retriever = current()
-        if sources is not None:
-            if len(sources) > MAX_SOURCES or any(not isinstance(s, str) or len(s) > MAX_SOURCE for s in sources):
-                raise ToolError(f"sources: at most {MAX_SOURCES:,} file paths of up to {MAX_SOURCE} characters")
+        if sources is not None:  # their number and length the schema has checked
             unknown = sum(not retriever.index.positions_of([s]).size for s in set(sources))
             if unknown:
                 raise ToolError(f"sources: {unknown} of the files named {'is' if unknown == 1 else 'are'} not in the "
@@ -197,14 +195,6 @@ def build_mcp(index_dir: str | os.PathLike | None = None) -> MCPServer:
         return document_text(index, source)
 
     return server
-
-
-def _invalid(error: ValidationError) -> str:
-    """Where and what for arguments that do not fit the schema, never the value sent."""
-    first = error.errors()[0]
-    where = ".".join(str(part) for part in first.get("loc", ())) or "arguments"
-    more = f" (and {error.error_count() - 1} more problem{'s' * (error.error_count() > 2)})" if error.error_count() > 1 else ""
-    return f"{where}: {first.get('msg', 'invalid')}{more}"
 
 
 def _title(index: Index, source: str) -> str:
