@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from machine import describe  # noqa: E402
 from scale import DIM, clustered  # noqa: E402
 
 import qa.indexing.folder  # noqa: E402
@@ -37,14 +38,6 @@ from qa.indexing.manifest import Calibration  # noqa: E402
 from qa.indexing.records import passage_ids, read_passages, write_passages  # noqa: E402
 from qa.indexing.stores import create_store, open_store  # noqa: E402
 from qa.passage import Passage  # noqa: E402
-
-
-def cpu() -> str:
-    info = Path("/proc/cpuinfo").read_text()
-    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
-    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
-    wanted = [f for f in flags if f in ("sha_ni", "avx2", "avx512f", "avx512_vnni", "amx_tile")]
-    return f"{name} ({', '.join(wanted) or 'no SHA/AVX flags'})"
 
 
 def best(fn, runs: int = 3) -> float:
@@ -134,7 +127,7 @@ def main() -> None:
     parser.add_argument("--beir", type=Path, default=ROOT.parent / "shared/benchmarks/msmarco-trecdl-5k")
     parser.add_argument("--sizes", type=int, nargs="*", default=[1_000_000])
     args = parser.parse_args()
-    print(f"CPU: {cpu()}")
+    print(f"CPU: {describe(('sha_ni', 'avx2', 'avx512f'), 'hashing')}")
     print(f"{'what is loaded':44} {'MB':>9} {'plain s':>9} {'checked s':>9} {'ratio':>8} {'cost s':>8}")
     if args.beir.is_dir():
         real_index(args.beir)

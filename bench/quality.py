@@ -63,8 +63,9 @@ def main(paths: list[str]) -> None:
     report, _ = evaluate_qa(load_qa_cases(ROOT / "tests" / "corpus_qa.jsonl"), index_corpus(ROOT / "corpus", embedder=embedder))
     print("\ncorpus/ with tests/corpus_qa.jsonl (qa hybrid + follow-ups + abstention)")
     for name, s in report.items():
-        if isinstance(s, dict):
-            print(f"{name:16} {s['count']:3d} / {s['of']:<3d} {100 * s['rate']:6.1f}%")
+        if isinstance(s, dict) and "count" in s:  # the rates (kinds and outcomes are counts by kind)
+            rate = "" if s["rate"] is None else f"{100 * s['rate']:6.1f}%"
+            print(f"{name:16} {s['count']:3d} / {s['of']:<3d} {rate}")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,9 @@ import faiss
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from machine import describe  # noqa: E402
 
 from qa.indexing.stores import create_store  # noqa: E402
 
@@ -97,6 +100,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     centres = rng.normal(0, 1, (2_000, DIM)).astype(np.float32)
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    print(f"CPU: {describe(('avx2', 'avx512f'), 'faiss')}")
     print(f"{'passages':>9} {'store':6} {'build s':>8} {'RSS B/passage':>14} {'index B/passage':>16} {'p50 ms':>7} {'p95 ms':>7} {'recall@10':>10}")
     for size in args.sizes:
         data = clustered(size, centres, rng)

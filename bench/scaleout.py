@@ -22,7 +22,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
+from machine import describe  # noqa: E402
 from qa.evaluate import load_beir, run_queries, score_run  # noqa: E402
 from qa.indexing.assemble import assemble_index  # noqa: E402
 from qa.indexing.embed import Embedder  # noqa: E402
@@ -106,7 +108,8 @@ def main() -> None:
         milvus_bm25 = score_run(qrels, fulltext)
         qa_bm25 = score_run(qrels, run_queries(Retriever(index), asked, "bm25"))
 
-    print(f"\n{args.dataset.name}: {len(passages)} passages, {len(judged)} judged queries, dense top 10\n")
+    print(f"\n{args.dataset.name}: {len(passages)} passages, {len(judged)} judged queries, dense top 10; {embedder.precision}")
+    print(f"CPU: {describe()}\n")
     print("| store | load s | p50 ms | p95 ms | recall@10 vs faiss | hybrid nDCG@10 |")
     print("|---|---|---|---|---|---|")
     print(f"| faiss flat (in process) | – | {ms(faiss_times, .5)} | {ms(faiss_times, .95)} | 1.000 | {faiss_ndcg:.4f} |")

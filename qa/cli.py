@@ -68,7 +68,7 @@ def index_cmd(
         typer.Option("--index-type", help=f"The vector store: auto (exact search up to 200,000 passages, IVF-SQ8 beyond; $QA_STORE names another) or one of {', '.join(kinds()[1:])} (milvus: $QA_MILVUS_URI)."),
     ] = "auto",
     precision: Annotated[
-        Optional[str], typer.Option("--precision", help="fp32 (default; $QA_PRECISION) or int8 (ONNX, faster).")
+        Optional[str], typer.Option("--precision", help="int8 (default: ONNX, faster, as good on the benchmarks) or fp32 (plain sentence-transformers); $QA_PRECISION. A sync keeps the index's own unless one is given.")
     ] = None,
     max_file_mb: Annotated[
         Optional[float], typer.Option("--max-file-mb", help="Skip files larger than this. Default: $QA_MAX_FILE_MB, else 50.")

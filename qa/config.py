@@ -13,6 +13,7 @@ from pathlib import Path
 __all__ = [
     "DEFAULT_MODEL",
     "PROJECT_ROOT",
+    "available_cores",
     "find_index_dir",
     "model_name",
     "write_index_dir",
@@ -24,6 +25,14 @@ MANIFEST = "manifest.json"
 # The checkout this package lives in, when it is installed in editable mode (as the Makefile does).
 _here = Path(__file__).resolve().parent.parent
 PROJECT_ROOT: Path | None = _here if (_here / "pyproject.toml").is_file() else None
+
+
+def available_cores() -> int:
+    """The cores this process may run on (a container's or ``taskset``'s share, not the machine's)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def model_name(model: str | None = None) -> str:

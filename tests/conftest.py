@@ -69,9 +69,18 @@ def tiny_corpus(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def real_embedder():
+    """The shipped model at qa's default precision (int8)."""
     from qa.indexing.embed import Embedder
 
     return Embedder()
+
+
+@pytest.fixture(scope="session")
+def fp32_embedder():
+    """The shipped model as plain sentence-transformers runs it."""
+    from qa.indexing.embed import Embedder
+
+    return Embedder(precision="fp32")
 
 
 @pytest.fixture(scope="session")

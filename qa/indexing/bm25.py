@@ -5,14 +5,16 @@ Saved as bm25s' own JSON + ``.npy`` files (``allow_pickle=False``): an index is 
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 from collections import Counter
 from pathlib import Path
 
 import bm25s
 import numpy as np
 import Stemmer
-from bm25s.stopwords import STOPWORDS_EN_PLUS
+from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_EN_PLUS
 
 __all__ = ["BM25", "content_words", "tokenize"]
 
@@ -23,19 +25,34 @@ _stemmer = Stemmer.Stemmer("english")
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
+# bm25s.tokenize's own rules (its word pattern, lower case, stopwords dropped before stemming), applied
+# one text at a time: at question time its per-call set-up (a stopword set and progress bars per call)
+# cost more than the words. Tested equal to bm25s.tokenize.
+_WORDS = re.compile(r"(?u)\b\w\w+\b").findall
+_STOPWORDS = {"en": frozenset(STOPWORDS_EN), "plus": frozenset(STOPWORDS_EN_PLUS)}
+TOKEN_CACHE = 8192  # texts whose words are kept: questions and the sentences of passages cited again
+
+
 def tokenize(texts: list[str]) -> list[list[str]]:
     """Lower-cased, stemmed words of two or more letters, stopwords removed."""
-    return _stemmed(texts, "en")
+    return [list(_stemmed(t, "en")) for t in texts]
 
 
 def content_words(texts: list[str]) -> list[list[str]]:
     """:func:`tokenize` with the longer stopword list (179 words: "which", "did", "she", "how"…): the
     words that say what a question is about, not how it is asked."""
-    return _stemmed(texts, STOPWORDS_EN_PLUS)
+    return [list(_stemmed(t, "plus")) for t in texts]
 
 
-def _stemmed(texts: list[str], stopwords) -> list[list[str]]:
-    return bm25s.tokenize(texts, stopwords=stopwords, stemmer=_stemmer.stemWords, return_ids=False, show_progress=False)
+@functools.lru_cache(maxsize=TOKEN_CACHE)
+def _stemmed(text: str, stopwords: str) -> tuple[str, ...]:
+    drop = _STOPWORDS[stopwords]
+    return tuple(_stemmer.stemWords([w for w in _WORDS(text.lower()) if w not in drop]))
+
+
+def _tokenize_all(texts: list[str]) -> list[list[str]]:
+    """:func:`tokenize` for a whole corpus at once (uncached: its passages would only evict questions)."""
+    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer.stemWords, return_ids=False, show_progress=False)
 
 
 class BM25:
@@ -46,7 +63,7 @@ class BM25:
     @classmethod
     def build(cls, texts: list[str]) -> BM25:
         model = bm25s.BM25(k1=K1, b=B)
-        model.index(tokenize(texts), show_progress=False)
+        model.index(_tokenize_all(texts), show_progress=False)
         return cls(model, len(texts))
 
     def __len__(self) -> int:

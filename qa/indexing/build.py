@@ -162,13 +162,16 @@ def build_index(
 def _previous_manifest(index_dir: Path, embedder: Embedder) -> tuple[Manifest | None, list[str]]:
     """The manifest of the index to sync with, or None to build from scratch (no index, one this qa
     cannot read, or a damaged manifest), and what damage was found. A different model or precision is an
-    error: its vectors cannot be mixed with the new ones."""
+    error (its vectors cannot be mixed with the new ones) when asked for; otherwise the index's is kept."""
     try:
         manifest = read_manifest(index_dir)
     except DamagedIndex as e:
         return None, [f"{e.what}: built anew"]
     except QAError:  # none, or one of another format version: build anew
         return None, []
+    adopt = getattr(embedder, "adopt", None)  # unless another was asked for, a sync keeps the index's precision
+    if adopt is not None:
+        adopt(manifest.precision)
     manifest.check(index_dir, embedder.model_id, embedder.precision)
     return manifest, []
 

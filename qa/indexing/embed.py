@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from ..config import DEFAULT_MODEL, model_name
 from ..errors import QAError
-from .int8 import Int8Encoder
+from .int8 import Int8Encoder, unsupported
 
 __all__ = ["Embedder", "VectorCache", "model_id", "progress_bar"]
 
@@ -91,16 +91,39 @@ class Embedder:
     ):
         if batch_size <= 0:
             raise ValueError(f"batch_size must be > 0, got {batch_size}")
-        precision = precision or os.environ.get("QA_PRECISION") or "fp32"
-        if precision not in PRECISIONS:
+        precision = precision or os.environ.get("QA_PRECISION") or None
+        if precision is not None and precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         self.model_id = model_id(model)
-        self.precision = precision
+        # None: not asked for -- int8 where the model allows it (see precision), or an index's own
+        self._precision = precision
+        self._chosen = precision is not None
         self.batch_size = batch_size
         self.device = device
         self._model = None
         self._int8 = None
+        self._dimension: int | None = None
         self._lock = threading.RLock()
+
+    @property
+    def chose_precision(self) -> bool:
+        """Whether a precision was asked for (argument or $QA_PRECISION) rather than left to qa."""
+        return self._chosen
+
+    @property
+    def precision(self) -> str:
+        """fp32 or int8. Unless asked for, int8: as good on the benchmarks measured and faster (README,
+        "Precision"); fp32 for a model int8 cannot encode (not mean-pooled)."""
+        with self._lock:
+            if self._precision is None:
+                self._precision = "fp32" if unsupported(self.model) else "int8"
+        return self._precision
+
+    def adopt(self, precision: str) -> None:
+        """Take an existing index's precision, when none was asked for (a sync keeps what was built)."""
+        if not self._chosen:
+            self._precision = precision
+        self._chosen = precision is not None
 
     @property
     def model(self):
@@ -127,9 +150,11 @@ class Embedder:
 
     @property
     def dimension(self) -> int:
-        model = self.model
-        get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-        return int(get())
+        if self._dimension is None:
+            model = self.model
+            get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+            self._dimension = int(get())
+        return self._dimension
 
     @property
     def max_tokens(self) -> int:
@@ -155,6 +180,8 @@ class Embedder:
         dim = self.dimension
         if not texts:
             return np.zeros((0, dim), dtype=np.float32)
+        if len(texts) <= self.batch_size and bar is None and not progress:  # a question's path: no set-up
+            return np.asarray(self._encode_batch(texts), dtype=np.float32)
         out = np.empty((len(texts), dim), dtype=np.float32)
         # Longest first, so each batch holds texts of similar length and pads little.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))

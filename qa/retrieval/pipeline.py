@@ -26,6 +26,7 @@ from ..indexing.index import Index
 from ..indexing.manifest import Calibration, Tuning
 from ..passage import Hit
 from . import abstain, candidates, feedback, followup, fuse, highlight, settle
+from .timing import stage
 from .answer import Answer
 from .ranking import Query, Ranking
 from .request import Mode, Request
@@ -91,11 +92,14 @@ class Retriever:
             with_topic = self.rank(query, wide, request.mode, request.sources)
             ranked = s.merge(with_topic, self.rank(request.question, wide, request.mode, request.sources), depth)
         hits = [Hit(self.index.passages[i], score) for i, score in ranked]
-        hits = self.reranker.rerank(query, hits)[:k]
+        with stage("rerank"):
+            hits = self.reranker.rerank(query, hits)[:k]
         vector = self.embed_query(query)
-        marks = s.highlight(query, vector, [h.passage for h in hits], self.embed, self.idf(query)) if hits else []
-        hits = [dataclasses.replace(h, highlight=m) for h, m in zip(hits, marks)]
-        verdict = s.abstain(self.index, self.calibration, query, vector, hits, request.sources)
+        with stage("highlight"):
+            marks = s.highlight(query, vector, [h.passage for h in hits], self.embed, self.idf(query)) if hits else []
+            hits = [dataclasses.replace(h, highlight=m) for h, m in zip(hits, marks)]
+        with stage("abstain"):
+            verdict = s.abstain(self.index, self.calibration, query, vector, hits, request.sources)
         return Answer(request.question, query, verdict.answered, hits, verdict.confidence, verdict.outcome)
 
     def rank(self, text: str, k: int, mode: Mode = "hybrid", sources: Collection[str] | None = None) -> list[tuple[int, float]]:
@@ -106,20 +110,27 @@ class Retriever:
         if not len(index) or (allowed is not None and not allowed.size):
             return []
         if mode == "bm25":
-            return candidates.keyword(index.bm25.scores(text), k, allowed).top(k)
+            with stage("bm25"):
+                return candidates.keyword(index.bm25.scores(text), k, allowed).top(k)
         vector = self.embed_query(text)
         if mode == "dense":
-            return candidates.dense(index, vector, k, allowed).top(k)
+            with stage("vectors"):
+                return candidates.dense(index, vector, k, allowed).top(k)
         searched = len(index) if allowed is None else len(allowed)
         depth = min(searched, max(candidates.CANDIDATES, k))
-        query = Query(vector, index.bm25.scores(text))
-        found = s.gather(index, query, depth, allowed)
+        with stage("bm25"):
+            query = Query(vector, index.bm25.scores(text))
+        with stage("vectors"):  # the store's search, and both scores of every candidate
+            found = s.gather(index, query, depth, allowed)
         weight = self.tuning.dense_weight
-        ranking: Ranking = s.fuse(found, weight)
-        expanded = s.feedback(index, text, query, ranking, searched)
-        if expanded is not None:
-            ranking = s.fuse(s.gather(index, expanded, depth, allowed, also=found.rows), weight)
-        ranking = s.settle(text, vector, ranking, index.passages, self.embed, self.idf(text))
+        with stage("fuse"):
+            ranking: Ranking = s.fuse(found, weight)
+        with stage("feedback"):  # the expanded query's second round, gathered and fused
+            expanded = s.feedback(index, text, query, ranking, searched)
+            if expanded is not None:
+                ranking = s.fuse(s.gather(index, expanded, depth, allowed, also=found.rows), weight)
+        with stage("settle"):
+            ranking = s.settle(text, vector, ranking, index.passages, self.embed, self.idf(text))
         return ranking.top(k)
 
     # --- what the stages share ------------------------------------------------------------------------
@@ -146,7 +157,8 @@ class Retriever:
                 f"model {self.index.embedder.model_id!r} makes {self.index.embedder.dimension}-d vectors but the "
                 f"index holds {self.index.store.dimension}-d ones; re-index with 'qa index'"
             )
-        return self.embed([text])[0]
+        with stage("embed"):
+            return self.embed([text])[0]
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Vectors for texts that are not passages of the index (questions, sentences), kept a while."""

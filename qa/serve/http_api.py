@@ -11,24 +11,32 @@ docs at ``/docs``) is exact. A bad request is a 4xx JSON error (``{"detail": …
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
 import dataclasses
 import os
 import typing
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from time import perf_counter
 from typing import Annotated, Literal
 
 from fastapi import FastAPI, HTTPException
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model
 from starlette.routing import Route
 
+from ..config import available_cores
 from ..errors import MAX_HISTORY, MAX_K, MAX_QUESTION, VISIBLE, QAError, check_text, check_visible
 from ..passage import Highlight, Passage
 from ..readers import format_of
 from ..retrieval.oneshot import cached_retriever
+from ..retrieval.answer import Answer
 from ..retrieval.pipeline import Retriever
 from ..retrieval.request import Request
+from ..retrieval.timing import recorded, stage
 from ..version import __version__
 
 __all__ = ["build_api"]
@@ -149,6 +157,29 @@ def build_api(index_dir: str | os.PathLike, *, lifespan=None) -> FastAPI:
         sources = None if request.sources is None else tuple(request.sources)
         return current().run(Request(question, request.k, tuple(request.history), sources))
 
+    # Answers run on a pool as large as the cores, not on the framework's 40 threads: more threads than
+    # cores only take turns at the GIL and the model. The JSON is made there too, off the event loop.
+    workers = ThreadPoolExecutor(available_cores(), thread_name_prefix="qa-answer")
+
+    # Server-Timing only when asked for ($QA_SERVER_TIMING=1, as bench/load.py does): the time a stage took
+    # tells whether a question or a passage's sentences were cached, i.e. asked or cited lately by others.
+    timed = os.environ.get("QA_SERVER_TIMING", "") not in ("", "0")
+
+    def answered(request: RetrieveRequest, shape: type[BaseModel], fields) -> Response:
+        with recorded() if timed else contextlib.nullcontext({}) as spent:
+            began = perf_counter()
+            result = run(request)
+            with stage("json"):
+                body = shape.model_validate(fields(result)).model_dump_json().encode()
+            spent["total"] = perf_counter() - began
+        headers = {"Server-Timing": server_timing(spent)} if timed else None
+        return Response(body, media_type="application/json", headers=headers)
+
+    async def answer(request: RetrieveRequest, shape: type[BaseModel], fields) -> Response:
+        return await asyncio.get_running_loop().run_in_executor(
+            workers, contextvars.copy_context().run, answered, request, shape, fields
+        )
+
     @api.exception_handler(ValueError)
     async def bad_value(_request, exc: ValueError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=400)
@@ -158,16 +189,15 @@ def build_api(index_dir: str | os.PathLike, *, lifespan=None) -> FastAPI:
         return JSONResponse({"detail": validation_message(exc.errors())}, status_code=422)
 
     @api.post("/api/retrieve", response_model=RetrieveResponse, responses=_ERRORS, tags=["search"])
-    def retrieve(request: RetrieveRequest) -> RetrieveResponse:
+    async def retrieve(request: RetrieveRequest) -> RetrieveResponse:
         """The passages that best answer the question, best first."""
-        result = run(request)
-        return RetrieveResponse(query=result.query, hits=[h.to_dict() for h in result.hits])
+        return await answer(request, RetrieveResponse, lambda a: {"query": a.query, "hits": [h.to_dict() for h in a.hits]})
 
     @api.post("/api/ask", response_model=AskResponse, responses=_ERRORS, tags=["search"])
-    def ask(request: RetrieveRequest) -> AskResponse:
+    async def ask(request: RetrieveRequest) -> AskResponse:
         """The passages, and whether they answer the question (``answered``: false means the documents
         do not seem to contain the answer; the hits are then the closest, weak matches)."""
-        return AskResponse(**run(request).to_dict())
+        return await answer(request, AskResponse, Answer.to_dict)
 
     @api.get("/api/documents", response_model=DocumentsResponse, responses=_ERRORS, tags=["index"])
     def documents() -> DocumentsResponse:
@@ -195,6 +225,11 @@ def build_api(index_dir: str | os.PathLike, *, lifespan=None) -> FastAPI:
 
     api.router.routes.append(Route("/api/{rest:path}", _Elsewhere(api), include_in_schema=False))
     return api
+
+
+def server_timing(spent: dict[str, float]) -> str:
+    """A ``Server-Timing`` header (milliseconds per stage, as browsers' developer tools show it)."""
+    return ", ".join(f"{name};dur={seconds * 1000:.2f}" for name, seconds in spent.items())
 
 
 def validation_message(errors) -> str:

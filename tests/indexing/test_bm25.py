@@ -27,3 +27,18 @@ def test_save_and_load_without_pickle(tmp_path):
     assert all(name.endswith((".json", ".npy")) for name in files)
     loaded = BM25.load(tmp_path / "bm25", 3)
     assert np.allclose(loaded.scores("beta gamma"), bm25.scores("beta gamma")) and len(loaded) == 3
+
+
+def test_tokenizers_split_exactly_as_bm25s(corpus_dir):
+    """qa tokenizes a text at a time (cached) with bm25s's rules; the words must be bm25s's own."""
+    import bm25s
+    from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+    from qa.indexing.bm25 import _stemmer, content_words, tokenize
+
+    texts = [line for f in sorted(corpus_dir.iterdir()) for line in f.read_text().splitlines()]
+    texts += ["", "a b c 42 x1 don't WON'T", "Ünïcode ÉCOLE naïve café's", "snake_case and_underscores 3rd", "日本語 テキスト"]
+    for stopwords, ours in (("en", tokenize), (STOPWORDS_EN_PLUS, content_words)):
+        theirs = bm25s.tokenize(texts, stopwords=stopwords, stemmer=_stemmer.stemWords, return_ids=False, show_progress=False)
+        assert ours(texts) == theirs
+        assert ours(texts) == theirs  # and again, from the cache

@@ -55,11 +55,11 @@ def test_precision_is_validated():
 
 
 @pytest.mark.slow
-def test_int8_encoder_is_close_to_fp32_and_cached(real_embedder, tmp_path, monkeypatch):
+def test_int8_encoder_is_close_to_fp32_and_cached(fp32_embedder, tmp_path, monkeypatch):
     monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "cache"))
     int8 = Embedder(precision="int8")
     texts = ["The cat sat on the mat.", "Bread is baked in an oven by the bakers every morning.", "x " * 400]
-    a, b = int8.encode(texts), real_embedder.encode(texts)
+    a, b = int8.encode(texts), fp32_embedder.encode(texts)
     assert a.shape == b.shape and np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
     assert ((a * b).sum(axis=1) > 0.97).all()
     assert len(list((tmp_path / "cache").glob("int8-*/model.onnx"))) == 1  # exported once, then reused
@@ -81,7 +81,44 @@ def test_int8_index_embeds_questions_with_int8_and_refuses_mixing(tiny_corpus, t
     assert index.manifest.precision == "int8" == index.embedder.precision
     assert Retriever(index).retrieve("Who sells croissants?", k=1)[0].source == "sub/beta.md"
     with pytest.raises(QAError, match="embedded at int8 precision, not fp32; rebuild it"):
-        build_index(tiny_corpus, tmp_path / "idx", embedder=Embedder())
+        build_index(tiny_corpus, tmp_path / "idx", embedder=Embedder(precision="fp32"))
+
+
+@pytest.mark.slow
+def test_default_precision_is_int8_and_a_sync_keeps_the_index_own(tiny_corpus, tmp_path, monkeypatch):
+    from qa.indexing.build import build_index
+    from qa.indexing.manifest import read_manifest
+
+    monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "cache"))
+    assert Embedder().precision == "int8" and not Embedder().chose_precision
+    monkeypatch.setenv("QA_PRECISION", "fp32")
+    assert Embedder().precision == "fp32" and Embedder().chose_precision
+    monkeypatch.delenv("QA_PRECISION")
+    build_index(tiny_corpus, tmp_path / "idx", embedder=Embedder(precision="fp32"))
+    (tiny_corpus / "new.txt").write_text("A new file about lighthouses and their keepers.\n")
+    embedder = Embedder()  # no precision asked for: the fp32 index is synced at fp32, not refused
+    build_index(tiny_corpus, tmp_path / "idx", embedder=embedder)
+    assert embedder.precision == "fp32" == read_manifest(tmp_path / "idx").precision
+
+
+def test_models_int8_cannot_encode_default_to_fp32():
+    from qa.indexing.int8 import unsupported
+
+    class Transformer:
+        pass
+
+    class Pooling:
+        def __init__(self, mode):
+            self.mode = mode
+
+        def get_config_dict(self):
+            return {"pooling_mode": self.mode}
+
+    assert unsupported([Transformer(), Pooling("mean")]) is None
+    assert unsupported([Transformer(), Pooling("cls")]) == "Transformer + Pooling"
+    embedder = Embedder()
+    embedder._model = [Transformer(), Pooling("cls")]  # a CLS-pooled model, as loaded
+    assert embedder.precision == "fp32"
 
 
 def test_vector_cache_embeds_each_text_once_and_forgets_the_least_recent():

@@ -20,7 +20,7 @@ QUESTIONS = [
     # (question, file, words the answer holds, citation must contain)
     ("Where do I find the spare bulb for the lamp?", "guide.md", "brass cabinet", "guide.md › Guide › Lamps › Replacing a bulb ¶"),
     ("How much citric acid do I put in the kettle?", "kettle.html", "two tablespoons", "kettle.html › With citric acid ¶"),
-    ("How large was the treasurer's surplus?", "report.pdf", "412 pounds", "report.pdf, page 2"),
+    ("How large was the Kettle Society treasurer's surplus?", "report.pdf", "412 pounds", "report.pdf, page 2"),
     ("How often must the ferry engine be serviced?", "manual.docx", "every 500 hours", "manual.docx › Engine ¶1"),
     ("When did the Skerry Point ferry start running?", "history.txt", "1931", "history.txt ¶2, line 3"),
 ]

@@ -73,7 +73,9 @@ def test_real_model_says_related_when_the_documents_name_the_subject_but_not_wha
     retriever = Retriever(index)
     age = retriever.ask("How old is Sharona Avginsaz?")  # named in the corpus; her age is not
     assert (age.outcome, age.answered) == ("related", False)
-    assert age.hits and "Avginsaz" in age.hits[0].text  # the passages about her still come back
+    # The passages about her still come back. First or second: at int8 "a 31-year-old Iranian" (an age,
+    # someone else's) ties with the best of them (0.975 / 0.974), at fp32 it is third.
+    assert any("Avginsaz" in h.text for h in age.hits[:2])
     # A number elsewhere ("a 31-year-old Iranian") is not her age; a date about her is no birth date.
     assert retriever.ask("When was Sharona Avginsaz born?").outcome == "related"
     stated = retriever.ask("When did Sharona Avginsaz immigrate to Israel?")

@@ -65,7 +65,8 @@ def test_ask_answers_follow_ups_abstains_and_restricts_to_sources(server):
     status, _, body = call(server, "/api/ask", {"question": "Who won the 2018 FIFA World Cup?"})
     assert status == 200 and body["answered"] is False and body["outcome"] == "not_found" and body["hits"]
     status, _, body = call(server, "/api/ask", {"question": "How old is Sharona Avginsaz?"})  # named, age not stated
-    assert status == 200 and (body["answered"], body["outcome"]) == (False, "related") and "Avginsaz" in body["hits"][0]["text"]
+    assert status == 200 and (body["answered"], body["outcome"]) == (False, "related")
+    assert any("Avginsaz" in h["text"] for h in body["hits"][:2])  # see tests/retrieval/test_abstain.py
     only = "001_a1be916fc4c24177.txt"
     status, _, body = call(server, "/api/ask", {"question": "Who is Ardavan Hatami?", "sources": [only]})
     assert status == 200 and {h["source"] for h in body["hits"]} == {only}
@@ -123,3 +124,22 @@ def test_a_full_queue_answers_503_with_retry_after(serving, corpus_index):
     assert health == [200] * 10  # outside the bound: it tells a busy server from a down one
     busy = next(headers for status, headers, _ in results if status == 503)
     assert busy["retry-after"] == "1"
+
+
+def test_answers_say_where_their_time_went_only_when_asked(server, serving, corpus_index):
+    """Server-Timing ($QA_SERVER_TIMING=1): each stage of the answer and the handler's total, in ms. Off
+    by default: a stage's time tells whether others asked the question (or were cited its passages) lately."""
+    from qa.retrieval.timing import STAGES
+
+    question = {"question": "When did Sharona Avginsaz immigrate to Israel?", "k": 3}
+    assert "server-timing" not in {k.lower() for k in call(server, "/api/retrieve", question)[1]}
+    with serving(corpus_index, "--no-uploads", env={"QA_SERVER_TIMING": "1"}) as timed:
+        answers = [call(timed, path, question) for path in ("/api/retrieve", "/api/ask")]
+    for status, headers, body in answers:
+        assert status == 200 and len(body["hits"]) == 3
+        header = {k.lower(): v for k, v in headers.items()}["server-timing"]
+        timing = dict(part.strip().split(";dur=") for part in header.split(","))
+        spent = {name: float(ms) for name, ms in timing.items()}
+        assert {"embed", "bm25", "vectors", "settle", "highlight", "abstain", "json", "total"} <= spent.keys() <= {*STAGES, "json", "total"}
+        assert all(ms >= 0 for ms in spent.values())
+        assert sum(v for k, v in spent.items() if k != "total") <= spent["total"] + 0.05
