@@ -123,7 +123,6 @@ class Embedder:
         """Take an existing index's precision, when none was asked for (a sync keeps what was built)."""
         if not self._chosen:
             self._precision = precision
-        self._chosen = precision is not None
 
     @property
     def model(self):

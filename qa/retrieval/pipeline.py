@@ -26,11 +26,11 @@ from ..indexing.index import Index
 from ..indexing.manifest import Calibration, Tuning
 from ..passage import Hit
 from . import abstain, candidates, feedback, followup, fuse, highlight, settle
-from .timing import stage
 from .answer import Answer
 from .ranking import Query, Ranking
 from .request import Mode, Request
 from .rerank import Reranker, reranker
+from .timing import stage
 
 __all__ = ["Retriever", "Stages"]
 

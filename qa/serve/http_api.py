@@ -32,8 +32,8 @@ from ..config import available_cores
 from ..errors import MAX_HISTORY, MAX_K, MAX_QUESTION, VISIBLE, QAError, check_text, check_visible
 from ..passage import Highlight, Passage
 from ..readers import format_of
-from ..retrieval.oneshot import cached_retriever
 from ..retrieval.answer import Answer
+from ..retrieval.oneshot import cached_retriever
 from ..retrieval.pipeline import Retriever
 from ..retrieval.request import Request
 from ..retrieval.timing import recorded, stage
