@@ -1,5 +1,6 @@
-"""Start the web chat over corpus/ (and the HTTP API); index it in the background if the index is
-missing or stale -- the page says so until it is done.
+"""Start the web chat over corpus/ (and the HTTP API), indexing it in the background when needed.
+
+The index is built (or synced) when it is missing or stale; the page says so until it is done.
 
     python app.py [--host 127.0.0.1] [--port 7860] [--corpus corpus] [--index-dir index]
 """

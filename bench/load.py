@@ -1,5 +1,4 @@
-"""Load on the HTTP API: 32 concurrent clients on /api/retrieve for 60 s, against a real ``qa serve``,
-and where each answer's time goes.
+"""Load on the HTTP API (32 clients on /api/retrieve for 60 s, against a real qa serve) and where the time goes.
 
     python bench/load.py [--clients 32] [--seconds 60] [--index-dir DIR | --corpus DIR] [--questions FILE]
 

@@ -144,6 +144,7 @@ def build_index(
         report = partial(
             BuildReport, corpus_dir, index_dir, len(read.files), skipped=tuple(read.skipped), full=old is None,
             formats=read.formats(), duplicates=read.duplicates, warnings=read.warnings, repairs=tuple(repairs),
+            embedding=f"{embedder.model_id.rsplit('/', 1)[-1]} at {embedder.precision}",
         )  # fmt: skip
         if dry_run:
             passages = read.all_passages()

@@ -48,6 +48,7 @@ class BuildReport:
     warnings: dict[str, tuple[str, ...]] = field(default_factory=dict)  # file → parts that could not be used
     repairs: tuple[str, ...] = ()  # damage found in the index synced, and what was done about it
     tuning: Tuning | None = None  # how hybrid ranking mixes its runs on this corpus (None: not tuned)
+    embedding: str = ""  # the model and precision: "all-MiniLM-L6-v2 at int8"
 
     def to_dict(self) -> dict:
         """The report for machines (``qa index --json``)."""
@@ -67,6 +68,7 @@ class BuildReport:
             "warnings": {k: list(v) for k, v in self.warnings.items()},
             "repairs": list(self.repairs),
             "tuning": dataclasses.asdict(self.tuning) if self.tuning else None,
+            "embedding": self.embedding,
         }
 
     def summary(self) -> str:
@@ -78,6 +80,8 @@ class BuildReport:
         else:
             how = "" if self.full else f"; embedded {self.embedded} new or changed, kept {self.passages - self.embedded}"
             line = f"Indexed {files} → {self.passages} passages in {self.seconds:.1f} s ({self.index_dir}){how}"
+            if self.embedding:
+                line += f"\n  embedded with {self.embedding}"
         if self.repairs:
             line += "\n" + "\n".join(f"repaired: {r}" for r in self.repairs)
         if self.tuning and self.written:

@@ -123,6 +123,7 @@ class HealthResponse(BaseModel):
     documents: int
     passages: int
     model: str | None
+    precision: str | None = Field(None, description="int8 or fp32: how the index's vectors were made.")
     built: str | None
 
 
@@ -220,6 +221,7 @@ def build_api(index_dir: str | os.PathLike, *, lifespan=None) -> FastAPI:
             documents=len(index.sources),
             passages=len(index),
             model=index.manifest.model,
+            precision=index.manifest.precision or None,
             built=index.manifest.created or None,
         )
 

@@ -97,8 +97,9 @@ def test_default_precision_is_int8_and_a_sync_keeps_the_index_own(tiny_corpus, t
     build_index(tiny_corpus, tmp_path / "idx", embedder=Embedder(precision="fp32"))
     (tiny_corpus / "new.txt").write_text("A new file about lighthouses and their keepers.\n")
     embedder = Embedder()  # no precision asked for: the fp32 index is synced at fp32, not refused
-    build_index(tiny_corpus, tmp_path / "idx", embedder=embedder)
+    report = build_index(tiny_corpus, tmp_path / "idx", embedder=embedder)
     assert embedder.precision == "fp32" == read_manifest(tmp_path / "idx").precision
+    assert "embedded with all-MiniLM-L6-v2 at fp32" in report.summary() and report.to_dict()["embedding"].endswith("at fp32")
 
 
 def test_models_int8_cannot_encode_default_to_fp32():

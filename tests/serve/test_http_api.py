@@ -44,6 +44,7 @@ def server(serving, corpus_index):
 def test_health_and_documents(server):
     status, _, body = call(server, "/api/health")
     assert status == 200 and body["status"] == "ok" and body["passages"] == 48 and body["documents"] == 3
+    assert body["precision"] == "int8"  # the default
     status, _, body = call(server, "/api/documents")
     assert status == 200 and [d["passages"] for d in body["documents"]] == [16, 15, 17]
     assert {d["format"] for d in body["documents"]} == {"txt"}
