@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -30,24 +31,31 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)
 # cost more than the words. Tested equal to bm25s.tokenize.
 _WORDS = re.compile(r"(?u)\b\w\w+\b").findall
 _STOPWORDS = {"en": frozenset(STOPWORDS_EN), "plus": frozenset(STOPWORDS_EN_PLUS)}
-TOKEN_CACHE = 8192  # texts whose words are kept: questions and the sentences of passages cited again
+TOKEN_CACHE = 4096  # texts whose words are kept: questions and the sentences of passages cited again
+CACHED_TEXT = 1000  # characters: longer texts (whole passages) are split anew (bounds the cache: ~10 MB)
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:
     """Lower-cased, stemmed words of two or more letters, stopwords removed."""
-    return [list(_stemmed(t, "en")) for t in texts]
+    return [list(_words(t, "en")) for t in texts]
 
 
 def content_words(texts: list[str]) -> list[list[str]]:
     """:func:`tokenize` with the longer stopword list (179 words: "which", "did", "she", "how"…): the
     words that say what a question is about, not how it is asked."""
-    return [list(_stemmed(t, "plus")) for t in texts]
+    return [list(_words(t, "plus")) for t in texts]
 
 
-@functools.lru_cache(maxsize=TOKEN_CACHE)
+def _words(text: str, stopwords: str) -> tuple[str, ...]:
+    return _cached(text, stopwords) if len(text) <= CACHED_TEXT else _stemmed(text, stopwords)
+
+
 def _stemmed(text: str, stopwords: str) -> tuple[str, ...]:
     drop = _STOPWORDS[stopwords]
-    return tuple(_stemmer.stemWords([w for w in _WORDS(text.lower()) if w not in drop]))
+    return tuple(map(sys.intern, _stemmer.stemWords([w for w in _WORDS(text.lower()) if w not in drop])))
+
+
+_cached = functools.lru_cache(maxsize=TOKEN_CACHE)(_stemmed)
 
 
 def _tokenize_all(texts: list[str]) -> list[list[str]]:

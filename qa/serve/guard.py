@@ -7,7 +7,8 @@ Use it behind HTTPS when the server is reachable from other machines.
 
 Request bodies are limited before anything parses them (413): ``max_body`` bytes for the API, the
 chat's larger ``max_event_body`` for its events (they carry the conversation so far), and
-``max_upload_body`` for an upload, which must say its size (411 otherwise). An event may name a file only
+``max_upload_body`` for an upload, which must say its size (411 otherwise); a body must arrive within 30 s
+(408) and bodies being read hold at most 256 MB together (503). An event may name a file only
 inside gradio's upload folder, i.e. a file this server received: gradio events carry files as
 ``{"path": …}`` objects, and a path anywhere else on the server (absolute, ``..``, a symlink leading out)
 is refused with 400 before any handler sees it.
@@ -51,6 +52,8 @@ MAX_EVENT_BODY = 8 << 20  # bytes of a chat event (the whole conversation comes 
 UPLOAD_PATH = "/gradio_api/upload"
 MCP_PATH = "/mcp"
 HEALTH_PATH = "/api/health"
+BODY_SECONDS = 30  # a request body must arrive within this (408 otherwise)
+MAX_BUFFERED = 256 << 20  # bytes of request bodies held while they arrive, all connections together (503 beyond)
 PARSE_AT_ONCE = 2  # event bodies parsed and checked at the same time (each up to MAX_EVENT_BODY)
 _FILE_ROUTES = ("/gradio_api/file=", "/file=")
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -88,6 +91,7 @@ class Guard:
         self.max_body, self.max_event_body, self.max_upload_body = max_body, max_event_body, max_upload_body
         self.allowed_hosts = None if allowed_hosts is None else frozenset(h.lower() for h in allowed_hosts)
         self.pending = 0  # the event loop is one thread: no lock needed
+        self.buffered = 0  # bytes of request bodies being read, all connections together
         self._parsing: anyio.Semaphore | None = None  # made on first use, inside the server's event loop
 
     async def __call__(self, scope, receive, send) -> None:
@@ -122,9 +126,14 @@ class Guard:
             return await self.app(scope, _counted(receive, length), send)
         limit = self.max_body if api else self.max_event_body
         try:
-            body = await _read_body(scope, receive, limit)
+            with anyio.fail_after(BODY_SECONDS):  # a body sent a byte at a time must not hold memory for ever
+                body = await self._read_body(scope, receive, limit)
         except _Gone:
             return None
+        except TimeoutError:
+            return await _respond(send, 408, b'{"detail":"the request body came too slowly"}', [(b"connection", b"close")])
+        except _Busy:
+            return await _respond(send, 503, b'{"detail":"busy, retry shortly"}', [(b"retry-after", b"1")])
         if body is None:
             return await _respond(send, 413, _too_large(limit), [])
         if body and not api and self.upload_folder is not None:
@@ -146,6 +155,30 @@ class Guard:
             await self.app(scope, receive, send)
         finally:
             self.pending -= 1
+
+    async def _read_body(self, scope, receive, limit: int) -> bytes | None:
+        """The whole request body, or None as soon as it is (or says it will be) over ``limit`` bytes;
+        _Busy when the bodies being read at once would hold more than ``MAX_BUFFERED`` bytes."""
+        length = _content_length(scope)
+        if length is not None and length > limit:
+            return None
+        body = bytearray()  # one buffer: a body of many tiny chunks would be many objects
+        try:
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    raise _Gone
+                chunk = message.get("body", b"")
+                if len(body) + len(chunk) > limit:
+                    return None
+                if self.buffered + len(chunk) > MAX_BUFFERED:
+                    raise _Busy
+                body += chunk
+                self.buffered += len(chunk)
+                if not message.get("more_body", False):
+                    return bytes(body)
+        finally:
+            self.buffered -= len(body)
 
     def _authorized(self, scope) -> bool:
         header = _header(scope, b"authorization") or b""
@@ -237,25 +270,6 @@ def _too_large(limit: int) -> bytes:
     return json.dumps({"detail": f"request body too large: the limit is {limit:,} bytes"}).encode()
 
 
-async def _read_body(scope, receive, limit: int) -> bytes | None:
-    """The whole request body, or None as soon as it is (or says it will be) over ``limit`` bytes."""
-    length = _content_length(scope)
-    if length is not None and length > limit:
-        return None
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            raise _Gone
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
 def _replay(body: bytes, receive):
     """``receive`` for the app: the body read already, then the client's own messages (a disconnect)."""
     sent = False
@@ -272,6 +286,10 @@ def _replay(body: bytes, receive):
 
 class _Gone(Exception):
     """The client went away while sending its request: there is no one to answer."""
+
+
+class _Busy(Exception):
+    """Bodies being read hold ``MAX_BUFFERED`` bytes already."""
 
 
 async def _respond(send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:

@@ -501,3 +501,33 @@ def test_a_loopback_server_answers_to_loopback_names_and_those_allowed(monkeypat
     assert hosts_for("0.0.0.0") is None and hosts_for("192.168.1.5") is None
     monkeypatch.setenv("QA_ALLOWED_HOSTS", "qa.local, Docs.Example")
     assert {"qa.local", "docs.example"} <= hosts_for("localhost")
+
+
+@pytest.mark.slow
+def test_a_body_too_slow_or_too_many_fields_does_not_hold_the_server(serving, corpus_index):
+    """A body dribbled in is cut off (408) and does not stall others; unknown fields by the thousand are one
+    fast 422, not seconds of the event loop (358,000 keys fill the 4 MB cap)."""
+    import time
+    import urllib.parse
+
+    import qa.serve.guard as guard
+
+    with serving(corpus_index, "--no-uploads") as url:
+        host, port = urllib.parse.urlsplit(url).hostname, urllib.parse.urlsplit(url).port
+        slow = socket.create_connection((host, port))
+        slow.sendall(b"POST /api/ask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+        began = time.monotonic()
+        health = urllib.request.urlopen(url + "/api/health", timeout=10).status  # not held up by the slow one
+        assert health == 200 and time.monotonic() - began < 5
+        fields = json.dumps({**{f"k{i}": 1 for i in range(358_000)}, "question": "Hatami"}, separators=(",", ":")).encode()
+        assert len(fields) < guard.MAX_BODY
+        began = time.monotonic()
+        request = urllib.request.Request(url + "/api/retrieve", data=fields, headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        assert refused.value.code == 422 and time.monotonic() - began < 1.5
+        assert json.loads(refused.value.read())["detail"] == "body: 358000 unknown fields; the fields are question, k, history, sources"
+        slow.settimeout(guard.BODY_SECONDS + 10)
+        answer = slow.recv(4096)  # the dribbling client is answered 408 once its time is up
+        assert answer.startswith(b"HTTP/1.1 408") and time.monotonic() - began < guard.BODY_SECONDS + 5
+        slow.close()
