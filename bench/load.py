@@ -115,9 +115,9 @@ def parse_timing(header: str) -> dict[str, float]:
 
 def load(port: int, clients: int, seconds: float, asked) -> tuple[list, float]:
     results: list = []
-    lock, cycle = threading.Lock(), asked
+    lock = threading.Lock()
     stop = time.monotonic() + seconds
-    threads = [threading.Thread(target=client, args=(port, stop, cycle, results, lock)) for _ in range(clients)]
+    threads = [threading.Thread(target=client, args=(port, stop, asked, results, lock)) for _ in range(clients)]
     start = time.perf_counter()
     for t in threads:
         t.start()

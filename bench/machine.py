@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import platform
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from qa.config import available_cores  # noqa: E402
 
 INT8_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "amx_bf16")
 
@@ -31,4 +35,4 @@ def cpu_name() -> str:
 def describe(flags: tuple[str, ...] = INT8_FLAGS, what: str = "int8") -> str:
     """One line: "Intel(R) Xeon(R) Processor, 2 cores; int8-relevant flags: avx2, avx512_vnni, amx_int8"."""
     isa = ", ".join(f for f in flags if f in cpu_flags()) or "none"
-    return f"{cpu_name()}, {len(os.sched_getaffinity(0))} cores; {what}-relevant flags: {isa}"
+    return f"{cpu_name()}, {available_cores()} cores; {what}-relevant flags: {isa}"

@@ -63,6 +63,7 @@ _HARDENING = [(b"x-frame-options", b"SAMEORIGIN"), (b"x-content-type-options", b
 _CORS = (b"access-control-allow-origin", b"access-control-allow-credentials", b"access-control-allow-methods",
          b"access-control-allow-headers", b"access-control-expose-headers")  # fmt: skip
 _HARDENING_NAMES = frozenset(name for name, _ in _HARDENING) | frozenset(_CORS)
+_BUSY = (b'{"detail":"busy, retry shortly"}', [(b"retry-after", b"1")])  # 503: too many requests or bodies at once
 _GRADIO_ERRORS = {422: b'{"detail":"the request does not fit what this page sends"}', 500: b'{"detail":"the server could not handle this request"}'}
 
 
@@ -133,7 +134,7 @@ class Guard:
         except TimeoutError:
             return await _respond(send, 408, b'{"detail":"the request body came too slowly"}', [(b"connection", b"close")])
         except _Busy:
-            return await _respond(send, 503, b'{"detail":"busy, retry shortly"}', [(b"retry-after", b"1")])
+            return await _respond(send, 503, *_BUSY)
         if body is None:
             return await _respond(send, 413, _too_large(limit), [])
         if body and not api and self.upload_folder is not None:
@@ -149,7 +150,7 @@ class Guard:
         if scope["path"] == HEALTH_PATH:  # cheap, and must tell "busy" from "down": outside the bound
             return await self.app(scope, receive, send)
         if self.pending >= self.max_pending:
-            return await _respond(send, 503, b'{"detail":"busy, retry shortly"}', [(b"retry-after", b"1")])
+            return await _respond(send, 503, *_BUSY)
         self.pending += 1
         try:
             await self.app(scope, receive, send)

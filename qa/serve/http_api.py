@@ -30,6 +30,7 @@ from starlette.routing import Route
 
 from ..config import available_cores
 from ..errors import MAX_HISTORY, MAX_K, MAX_QUESTION, VISIBLE, QAError, check_text, check_visible
+from ..indexing.index import Index
 from ..passage import Highlight, Passage
 from ..readers import format_of
 from ..retrieval.answer import Answer
@@ -39,7 +40,7 @@ from ..retrieval.request import Request
 from ..retrieval.timing import recorded, stage
 from ..version import __version__
 
-__all__ = ["build_api"]
+__all__ = ["build_api", "document_listing"]
 
 MAX_SOURCES = 1000  # files a search may be restricted to
 MAX_SOURCE = 256  # characters of one file path (with the other limits, the largest request fits qa.serve.guard's cap)
@@ -215,13 +216,7 @@ def build_api(index_dir: str | os.PathLike, *, lifespan=None) -> FastAPI:
     @api.get("/api/documents", response_model=DocumentsResponse, responses=_ERRORS, tags=["index"])
     def documents() -> DocumentsResponse:
         """Every indexed document with its passage count; duplicates are listed as copies."""
-        index = current().index
-        copies = {p.source: list(p.copies) for p in index.passages}
-        listed = [
-            DocumentOut(source=s, format=format_of(s), passages=n, copies=copies[s]) for s, n in index.sources.items()
-        ]
-        skipped = {k: v.reason for k, v in index.manifest.skipped.items()}
-        return DocumentsResponse(documents=listed, skipped=skipped)
+        return DocumentsResponse(**document_listing(current().index))
 
     @api.get("/api/health", response_model=HealthResponse, responses=_ERRORS, tags=["index"])
     def health() -> HealthResponse:
@@ -239,6 +234,14 @@ def build_api(index_dir: str | os.PathLike, *, lifespan=None) -> FastAPI:
 
     api.router.routes.append(Route("/api/{rest:path}", _Elsewhere(api), include_in_schema=False))
     return api
+
+
+def document_listing(index: Index) -> dict:
+    """``documents``: each indexed file with its format, passage count and copies (other paths with the
+    same content); ``skipped``: the files that could not be indexed, with the reason (the API's and MCP's)."""
+    copies = {p.source: list(p.copies) for p in index.passages}
+    documents = [{"source": s, "format": format_of(s), "passages": n, "copies": copies[s]} for s, n in index.sources.items()]
+    return {"documents": documents, "skipped": {k: v.reason for k, v in index.manifest.skipped.items()}}
 
 
 def server_timing(spent: dict[str, float]) -> str:

@@ -35,12 +35,11 @@ from pydantic import Field, ValidationError
 from ..config import find_index_dir
 from ..errors import MAX_HISTORY, MAX_K, MAX_QUESTION, QAError
 from ..indexing.index import Index
-from ..readers import format_of
 from ..retrieval.oneshot import cached_retriever
 from ..retrieval.pipeline import Retriever
 from ..retrieval.request import Request
 from ..version import __version__
-from .http_api import MAX_SOURCE, MAX_SOURCES, validation_message
+from .http_api import MAX_SOURCE, MAX_SOURCES, document_listing, validation_message
 
 __all__ = ["DOC_URI", "build_mcp", "document_text", "one_line", "run_stdio"]
 
@@ -175,13 +174,12 @@ def build_mcp(index_dir: str | os.PathLike | None = None) -> MCPServer:
         read as `uri`), `title`, `format`, number of `passages` and `copies` (other paths with the same
         content), and `skipped`: files of the corpus that could not be indexed, with the reason."""
         index = current().index
-        copies = {p.source: list(p.copies) for p in index.passages}
-        documents = [
-            {"source": s, "uri": DOC_URI + quote(s), "title": _title(index, s), "format": format_of(s), "passages": n,
-             "copies": copies[s]}
-            for s, n in index.sources.items()
-        ]  # fmt: skip
-        return {"documents": documents, "skipped": {k: v.reason for k, v in index.manifest.skipped.items()}}
+        listing = document_listing(index)
+        listing["documents"] = [
+            {"source": d["source"], "uri": DOC_URI + quote(d["source"]), "title": _title(index, d["source"]), **d}
+            for d in listing["documents"]
+        ]
+        return listing
 
     @server.resource(DOC_URI + "{+source}", name="document", mime_type="text/plain",
                      description="The text of an indexed document, by its source path (as list_documents gives it).")  # fmt: skip
