@@ -1,6 +1,6 @@
 """Load on the HTTP API (32 clients on /api/retrieve for 60 s, against a real qa serve) and where the time goes.
 
-    python bench/load.py [--clients 32] [--seconds 60] [--index-dir DIR | --corpus DIR] [--questions FILE]
+    python bench/load.py [--clients 32] [--seconds 60] [--index-dir DIR | --corpus DIR] [--questions FILE] [--rerank cross-encoder,none]
 
 Starts ``qa serve`` on a free loopback port over the index (default: the checkout's index/, built from
 corpus/ when missing; ``--corpus``: an index of that folder, built in a temporary one), drives it with
@@ -14,7 +14,8 @@ Then the breakdown: milliseconds per answer in each stage (``qa.retrieval.timing
 the server reports them in its ``Server-Timing`` header, and what is left of the client's latency (HTTP,
 the framework, waiting for a worker). No question is asked twice (a running number is appended), so no
 answer comes from qa's cache of recent question vectors; the sentences of cited passages stay cached,
-as in use. The CPU and its int8 instructions are named.
+as in use. The CPU and its int8 instructions are named. All of it once per re-ranker of ``--rerank``
+(default: the cross-encoder, then none), side by side.
 """
 
 from __future__ import annotations
@@ -60,14 +61,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(index_dir: Path) -> tuple[subprocess.Popen, int]:
+def start_server(index_dir: Path, rerank: str) -> tuple[subprocess.Popen, int]:
     port = free_port()
     qa = str(Path(sys.executable).with_name("qa"))
     proc = subprocess.Popen(
         [qa, "serve", "--port", str(port), "--index-dir", str(index_dir), "--no-uploads"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
-        env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "QA_SERVER_TIMING": "1"},
+        env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "QA_SERVER_TIMING": "1", "QA_RERANK": rerank},
     )
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -138,18 +139,27 @@ def main() -> None:
     parser.add_argument("--index-dir", type=Path, default=None)
     parser.add_argument("--corpus", type=Path, default=None, help="index this folder (in a temporary one) instead")
     parser.add_argument("--questions", type=Path, default=ROOT / "tests" / "corpus_qa.jsonl")
+    parser.add_argument("--rerank", default="cross-encoder,none", help="Re-rankers measured, comma-separated.")
     args = parser.parse_args()
     from qa.indexing.build import build_index
     from qa.indexing.manifest import MANIFEST
-    from qa.retrieval.pipeline import Retriever
-    from qa.serve.http_api import RetrieveResponse
 
     index_dir = args.index_dir or (Path(tempfile.mkdtemp(prefix="qa-load-")) if args.corpus else ROOT / "index")
     if args.corpus or not (index_dir / MANIFEST).is_file():
         build_index(args.corpus or ROOT / "corpus", index_dir)
-    asked = questions(args.questions)
+    print(f"CPU: {describe()}")
+    for rerank in args.rerank.split(","):
+        print(f"\n## re-ranker: {rerank}\n")
+        measure(index_dir, rerank.strip(), args)
 
-    index = Retriever.load(index_dir)
+
+def measure(index_dir: Path, rerank: str, args) -> None:
+    """The three paths, their table and the breakdown, with ``rerank``."""
+    from qa.retrieval.pipeline import Retriever
+    from qa.serve.http_api import RetrieveResponse
+
+    asked = questions(args.questions)
+    index = Retriever.load(index_dir, rerank=rerank)
     index.retrieve("load the model", 5)
     began, n, latencies, local, stages = time.perf_counter(), 0, [], fresh(asked), []
     while time.perf_counter() - began < min(args.seconds, 20):
@@ -165,7 +175,7 @@ def main() -> None:
     direct_seconds = time.perf_counter() - began
     direct = n / direct_seconds
 
-    proc, port = start_server(index_dir)
+    proc, port = start_server(index_dir, rerank)
     try:
         single, single_s = load(port, 1, min(args.seconds, 15), fresh([f"{q} [one]" for q in asked]))
         results, elapsed = load(port, args.clients, args.seconds, fresh(asked))
@@ -178,7 +188,6 @@ def main() -> None:
     one = [s for status, s, _ in single if status == 200]
     errors = sum(n for status, n in codes.items() if status not in (200, 503))
     ms = lambda v: f"{v * 1000:.0f}"  # noqa: E731
-    print(f"CPU: {describe()}")
     print(f"{len(asked)} questions from {args.questions.name}, each asked anew (numbered), k=5; index of {len(index.index)} passages ({index.index.manifest.precision})\n")
     print("| path | clients | seconds | requests | answered/s | p50 ms | p95 ms | p99 ms | 200 | 503 (busy) | errors |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")

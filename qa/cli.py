@@ -129,8 +129,7 @@ def ask_cmd(
     except (QAError, ValueError) as e:
         raise _fail(str(e), 1 if isinstance(e, QAError) else 2) from None
     if as_json:
-        payload = {"query": result.query, "answered": result.answered, "outcome": result.outcome,
-                   "confidence": result.confidence, "hits": [h.to_dict() for h in result.hits]}  # fmt: skip
+        payload = {key: value for key, value in result.to_dict().items() if key != "question"}
         typer.echo(json.dumps(payload, ensure_ascii=False))
         return
     if result.query != question.strip():
@@ -142,9 +141,17 @@ def ask_cmd(
         typer.echo("The documents mention this, but do not state what you asked. The passages about it:\n")
     else:
         typer.echo("The documents do not seem to contain the answer. The closest passages (weak matches):\n")
+    if result.reranked:
+        typer.echo("(re-ranked: each score is the re-ranker's, for the cross-encoder the probability that the passage answers)\n")
     for n, hit in enumerate(result.hits, 1):
         typer.echo(_shown(f"[{n}] {hit.citation()}  (score {hit.score:.3f})"))
         typer.echo(_shown("    " + hit.text.replace("\n", "\n    ") + "\n"))
+
+
+Rerank = Annotated[
+    Optional[str],
+    typer.Option("--rerank", help="Re-ranker: cross-encoder, none, or module:attribute. Default: $QA_RERANK, else cross-encoder."),
+]
 
 
 @app.command("eval")
@@ -153,19 +160,20 @@ def eval_cmd(
     mode: Annotated[str, typer.Option(help="hybrid, dense, bm25 or all.")] = "all",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     model: Annotated[Optional[str], typer.Option("--model", help="Embedding model name or path.")] = None,
+    rerank: Rerank = None,
 ) -> None:
-    """Retrieval quality on a BEIR dataset: nDCG@10, Recall@100, MRR@10."""
+    """Retrieval quality on a BEIR dataset: nDCG@10, Recall@100, MRR@10, each mode re-ranked as answers are."""
     modes = MODES if mode == "all" else (mode,)
     try:
-        results = evaluate_retrieval(dataset_dir, modes, embedder=Embedder(model), progress=sys.stderr.isatty())
+        results = evaluate_retrieval(dataset_dir, modes, embedder=Embedder(model), progress=sys.stderr.isatty(), rerank=rerank)
     except (QAError, ValueError) as e:
         raise _fail(str(e), 1 if isinstance(e, QAError) else 2) from None
     if as_json:
         typer.echo(json.dumps(results))
         return
-    typer.echo(f"{'mode':8} {'nDCG@10':>8} {'R@100':>8} {'MRR@10':>8} {'queries':>8}")
+    typer.echo(f"{'mode':8} {'nDCG@10':>8} {'R@100':>8} {'MRR@10':>8} {'queries':>8}  re-ranker")
     for name, r in results.items():
-        typer.echo(f"{name:8} {r['ndcg@10']:8.4f} {r['recall@100']:8.4f} {r['mrr@10']:8.4f} {r['queries']:8d}")
+        typer.echo(f"{name:8} {r['ndcg@10']:8.4f} {r['recall@100']:8.4f} {r['mrr@10']:8.4f} {r['queries']:8d}  {r['rerank']}")
     if "tuning" in results.get("hybrid", {}):
         typer.echo(tuning_line(Tuning(**results["hybrid"]["tuning"])))
 
@@ -178,12 +186,13 @@ def eval_qa_cmd(
         Optional[Path], typer.Option("--index-dir", help="Use this built index instead of indexing --corpus.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    rerank: Rerank = None,
 ) -> None:
     """End-to-end answers: answer@1/@3, highlight@1, source@1, followup@3, abstention and its AUROC."""
     try:
         cases = load_qa_cases(qa_file)
         index = load_index(index_dir) if index_dir is not None else index_corpus(corpus, tune=tune)
-        report, rows = evaluate_qa(cases, index)
+        report, rows = evaluate_qa(cases, index, rerank=rerank)
     except (QAError, ValueError) as e:
         raise _fail(str(e), 1 if isinstance(e, QAError) else 2) from None
     if as_json:
@@ -193,7 +202,8 @@ def eval_qa_cmd(
         ok = row["answer@1"] if row["kind"] != "unanswerable" else not row["answered"]
         mark = "ok  " if ok else "MISS"
         typer.echo(f"{mark} {row['kind']:12} {row['question']}  →  {row['top'] if row['answered'] else row['outcome'].replace('_', ' ')}")
-    typer.echo("\ncases: " + ", ".join(f"{n} {kind}" for kind, n in report["kinds"].items()))
+    typer.echo(f"\nre-ranker: {report['rerank']}")
+    typer.echo("cases: " + ", ".join(f"{n} {kind}" for kind, n in report["kinds"].items()))
     for kind, outcomes in report["outcomes"].items():
         typer.echo(f"  {kind}: " + ", ".join(f"{n} {outcome}" for outcome, n in outcomes.items()))
     for name, s in report.items():

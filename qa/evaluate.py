@@ -84,10 +84,14 @@ def load_beir(folder: str | Path) -> tuple[list[Passage], dict[str, str], dict[s
 
 
 def run_queries(retriever: Retriever, queries: dict[str, str], mode: str, depth: int = DEPTH) -> dict[str, dict[str, float]]:
-    """A ranx-style run: ``{query id: {passage source: score}}`` of the top ``depth`` per query."""
-    passages = retriever.index.passages
-    run = {qid: {passages[i].source: score for i, score in retriever.rank(text, depth, mode)} for qid, text in queries.items()}
-    return {qid: docs or {"-": 0.0} for qid, docs in run.items()}  # ranx wants no empty rankings
+    """A ranx-style run: ``{query id: {passage source: score}}`` of the top ``depth`` per query, ranked
+    and re-ranked as answers are (the retriever's re-ranker reorders its top; the rest follow). Scores
+    are by rank: a re-ranker's scores and fusion's are on different scales."""
+    run = {}
+    for qid, text in queries.items():
+        hits = retriever.search(text, depth, mode)  # type: ignore[arg-type]
+        run[qid] = {h.source: float(len(hits) - n) for n, h in enumerate(hits)} or {"-": 0.0}  # ranx wants no empty rankings
+    return run
 
 
 def score_run(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]]) -> dict:
@@ -101,16 +105,22 @@ def score_run(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]]
 
 
 def evaluate_retrieval(
-    folder: str | Path, modes: tuple[str, ...] = MODES, *, embedder: Embedder | None = None, progress: bool = False
+    folder: str | Path,
+    modes: tuple[str, ...] = MODES,
+    *,
+    embedder: Embedder | None = None,
+    progress: bool = False,
+    rerank: str | None = None,
 ) -> dict[str, dict]:
-    """``{mode: {"ndcg@10": .., "recall@100": .., "mrr@10": .., "queries": n}}`` on a BEIR dataset; the
-    hybrid's also has ``"tuning"``, what :mod:`qa.retrieval.tune` measured on the dataset's corpus."""
+    """``{mode: {"ndcg@10": .., "recall@100": .., "mrr@10": .., "queries": n, "rerank": name}}`` on a BEIR
+    dataset, each mode re-ranked by ``rerank`` (None: ``$QA_RERANK``, else the cross-encoder; ``"none"``:
+    not re-ranked); the hybrid's also has ``"tuning"``, what :mod:`qa.retrieval.tune` measured."""
     for mode in modes:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     index, judged, qrels = beir_index(folder, embedder=embedder, progress=progress)
-    retriever = Retriever(index)
-    results = {mode: score_run(qrels, run_queries(retriever, judged, mode)) for mode in modes}
+    retriever = Retriever(index, rerank=rerank)
+    results = {mode: score_run(qrels, run_queries(retriever, judged, mode)) | {"rerank": retriever.rerank_name} for mode in modes}
     if "hybrid" in results:
         results["hybrid"]["tuning"] = dataclasses.asdict(retriever.tuning)
     return results
@@ -155,10 +165,11 @@ def load_qa_cases(path: str | Path) -> list[QACase]:
     return cases
 
 
-def evaluate_qa(cases: list[QACase], index: Index, k: int = 5) -> tuple[dict, list[dict]]:
-    """The report (counts and rates) and one row per case with what happened."""
+def evaluate_qa(cases: list[QACase], index: Index, k: int = 5, *, rerank: str | None = None) -> tuple[dict, list[dict]]:
+    """The report (counts and rates) and one row per case with what happened (``rerank``: the re-ranker,
+    as for :func:`evaluate_retrieval`)."""
     rows = []
-    retriever = Retriever(index)
+    retriever = Retriever(index, rerank=rerank)
     for case in cases:
         result: Answer = retriever.ask(case.turns[-1], k, history=list(case.turns[:-1]))
         texts = [h.text.lower() for h in result.hits]
@@ -189,6 +200,7 @@ def evaluate_qa(cases: list[QACase], index: Index, k: int = 5) -> tuple[dict, li
 
     report = {
         "cases": len(rows),
+        "rerank": retriever.rerank_name,
         "kinds": dict(sorted(Counter(r["kind"] for r in rows).items())),
         "outcomes": {kind: dict(sorted(Counter(r["outcome"] for r in rows if r["kind"] == kind).items()))
                      for kind in sorted({r["kind"] for r in rows})},  # fmt: skip

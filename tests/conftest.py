@@ -29,6 +29,7 @@ def _no_ambient_config(monkeypatch):
     """Tests name their index folders and models explicitly; the developer's environment must not leak in."""
     monkeypatch.delenv("QA_INDEX_DIR", raising=False)
     monkeypatch.delenv("QA_MODEL", raising=False)
+    monkeypatch.delenv("QA_RERANK", raising=False)
 
 
 @pytest.fixture

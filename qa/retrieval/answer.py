@@ -19,6 +19,7 @@ class Answer:
     # "answered"; "related": passages about the subject, none stating what is asked; "not_found": the
     # documents do not contain it
     outcome: str = ""
+    reranked: bool = False  # whether a re-ranker (the cross-encoder by default) ordered the hits
 
     def __post_init__(self):
         if not self.outcome:  # built without one: what ``answered`` says
@@ -31,5 +32,6 @@ class Answer:
             "answered": self.answered,
             "outcome": self.outcome,
             "confidence": self.confidence,
+            "reranked": self.reranked,
             "hits": [h.to_dict() for h in self.hits],
         }

@@ -4,8 +4,10 @@
 
 each a function or object of its own module with typed values between them (:mod:`.ranking`), held in
 :class:`Stages` so any one can be replaced (``Retriever(index, stages=replace(Stages(), ...))``) or, for the
-re-ranker, chosen by configuration (``$QA_RERANK``, see :mod:`.rerank`). ``qa.retrieve``, ``qa.ask``, the
-CLI, the HTTP API and the chat all run :meth:`Retriever.run`.
+re-ranker, chosen by configuration (``$QA_RERANK``, see :mod:`.rerank`; the cross-encoder by default).
+Settle is skipped when the re-ranker reads at least the passages settle would reorder: it would only
+shuffle what the cross-encoder reorders anyway. ``qa.retrieve``, ``qa.ask``, the CLI, the HTTP API and
+the chat all run :meth:`Retriever.run`.
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ from ..indexing.index import Index
 from ..indexing.manifest import Calibration, Tuning
 from ..passage import Hit
 from . import abstain, candidates, feedback, followup, fuse, highlight, settle
+from .settle import SETTLE_DEPTH
 from .answer import Answer
 from .ranking import Query, Ranking
 from .request import Mode, Request
-from .rerank import Reranker, reranker
+from .rerank import NoRerank, Reranker, reranker, reranker_name
 from .timing import stage
 
 __all__ = ["Retriever", "Stages"]
@@ -57,7 +60,11 @@ class Retriever:
     def __init__(self, index: Index, *, stages: Stages | None = None, rerank: Reranker | str | None = None):
         self.index = index
         self.stages = stages or Stages()
-        self.reranker = reranker(rerank if rerank is not None else self.stages.rerank)
+        made = reranker(rerank if rerank is not None else self.stages.rerank)
+        bind = getattr(made, "for_index", None)
+        self.reranker: Reranker = bind(index) if callable(bind) else made
+        self.rerank_name = reranker_name(self.reranker)
+        self.reranks = not isinstance(self.reranker, NoRerank)
         # Questions and highlight sentences, embedded once while they keep coming back.
         self.recent = VectorCache(VECTOR_CACHE)
         self._calibration = index.manifest.abstain
@@ -80,31 +87,46 @@ class Retriever:
         """:meth:`ask`'s passages."""
         return self.ask(question, k, **options).hits
 
+    def warm_up(self) -> None:
+        """Load what the first question would otherwise wait for (the re-ranker's model)."""
+        warm = getattr(self.reranker, "warm_up", None)
+        if callable(warm):
+            warm()
+
     def run(self, request: Request) -> Answer:
         """The answer to a checked request: every stage, in order."""
         s, k = self.stages, request.k
         query = s.resolve(request.question, list(request.history))
-        depth = max(k, self.reranker.depth)
-        if query == request.question:
-            ranked = self.rank(query, depth, request.mode, request.sources)
-        else:
-            wide = max(depth, followup.FOLLOWUP_DEPTH)
-            with_topic = self.rank(query, wide, request.mode, request.sources)
-            ranked = s.merge(with_topic, self.rank(request.question, wide, request.mode, request.sources), depth)
-        hits = [Hit(self.index.passages[i], score) for i, score in ranked]
-        with stage("rerank"):
-            hits = self.reranker.rerank(query, hits)[:k]
+        hits = self.search(query, max(k, self.reranker.depth), request.mode, request.sources, alone=request.question)[:k]
         vector = self.embed_query(query)
         with stage("highlight"):
             marks = s.highlight(query, vector, [h.passage for h in hits], self.embed, self.idf(query)) if hits else []
             hits = [dataclasses.replace(h, highlight=m) for h, m in zip(hits, marks)]
         with stage("abstain"):
             verdict = s.abstain(self.index, self.calibration, query, vector, hits, request.sources)
-        return Answer(request.question, query, verdict.answered, hits, verdict.confidence, verdict.outcome)
+        return Answer(request.question, query, verdict.answered, hits, verdict.confidence, verdict.outcome, self.reranks)
 
-    def rank(self, text: str, k: int, mode: Mode = "hybrid", sources: Collection[str] | None = None) -> list[tuple[int, float]]:
+    def search(self, query: str, depth: int, mode: Mode = "hybrid", sources: Collection[str] | None = None,
+               *, alone: str | None = None) -> list[Hit]:  # fmt: skip
+        """The ``depth`` best passages for ``query``, ranked and re-ranked, without highlights. ``alone``:
+        the question as asked, when ``query`` is it with the conversation's topic (a follow-up): both are
+        ranked and the rankings merged."""
+        s, settle = self.stages, self.reranker.depth < SETTLE_DEPTH
+        if alone is None or query == alone:
+            ranked = self.rank(query, depth, mode, sources, settle=settle)
+        else:
+            wide = max(depth, followup.FOLLOWUP_DEPTH)
+            with_topic = self.rank(query, wide, mode, sources, settle=settle)
+            ranked = s.merge(with_topic, self.rank(alone, wide, mode, sources, settle=settle), depth)
+        hits = [Hit(self.index.passages[i], score) for i, score in ranked]
+        with stage("rerank"):
+            return self.reranker.rerank(query, hits)
+
+    def rank(self, text: str, k: int, mode: Mode = "hybrid", sources: Collection[str] | None = None,
+             *, settle: bool = True) -> list[tuple[int, float]]:  # fmt: skip
         """(passage position, score) of the ``k`` best passages for ``text``, best first; only passages of
-        the files in ``sources`` when given. The ranking stages, without highlights or abstention."""
+        the files in ``sources`` when given. The ranking stages, without re-ranking, highlights or
+        abstention (``settle``: False skips that stage)."""
         index, s = self.index, self.stages
         allowed = index.positions_of(sources) if sources is not None else None
         if not len(index) or (allowed is not None and not allowed.size):
@@ -129,8 +151,9 @@ class Retriever:
             expanded = s.feedback(index, text, query, ranking, searched)
             if expanded is not None:
                 ranking = s.fuse(s.gather(index, expanded, depth, allowed, also=found.rows), weight)
-        with stage("settle"):
-            ranking = s.settle(text, vector, ranking, index.passages, self.embed, self.idf(text))
+        if settle:
+            with stage("settle"):
+                ranking = s.settle(text, vector, ranking, index.passages, self.embed, self.idf(text))
         return ranking.top(k)
 
     # --- what the stages share ------------------------------------------------------------------------

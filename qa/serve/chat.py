@@ -74,7 +74,8 @@ def _cite(n: int, hit: Hit) -> str:
 def format_reply(result: Answer) -> str:
     """The chat's reply: the answering sentence with its citation, then the supporting passages; or a plain
     statement that the documents only mention the subject (related) or do not contain it, then the passages."""
-    searched = f"<small>searched for: {escape(result.query)}</small>"
+    order = " · re-ranked" if result.reranked else ""
+    searched = f"<small>searched for: {escape(result.query)}{order}</small>"
     if not result.hits:
         return f"The index is empty: there is nothing to search.\n\n{searched}"
     if result.answered:
@@ -196,7 +197,7 @@ def build_app(
 
     first = loaded()
     if first is not None:
-        first.index.embedder.model  # load the model before the first visitor waits for it
+        first.index.embedder.model  # load the model before the first visitor waits for it (the re-ranker: server.py)
 
     def documents() -> list[str]:
         current = loaded()
@@ -216,17 +217,16 @@ def build_app(
     def reply(message: str, history: list, passages: float, chosen: list[str] | None):
         try:
             current = cached_retriever(index_dir)
-        except QAError as e:
-            if indexer is not None and indexer.status.busy:
-                return "The index is being built right now; please ask again in a moment."
-            return f"Sorry, the index cannot be searched right now: {escape(str(e))}"
-        try:
             sources = _chosen_sources(chosen)
             result = current.ask(message, _passage_count(passages, k), history=_user_turns(history), sources=sources)
         except BlankQuestion:
             return "Please type a question."
         except ValueError as e:  # too long, not text, a bad setting: the message names it, not the input
             return f"Sorry: {escape(str(e))}."
+        except QAError as e:  # no index (yet), or the re-ranker's model missing or damaged
+            if indexer is not None and indexer.status.busy:
+                return "The index is being built right now; please ask again in a moment."
+            return f"Sorry, the index cannot be searched right now: {escape(str(e))}"
         messages = reply_messages(current.index, result)
         if sources:
             messages[0]["content"] += f"\n\n<small>searched only: {escape(', '.join(sources))}</small>"

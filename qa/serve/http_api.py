@@ -115,6 +115,7 @@ class AskResponse(RetrieveResponse):
         "a number); not_found: the documents do not seem to contain it."
     )
     confidence: float
+    reranked: bool = Field(description="Whether a re-ranker (the cross-encoder, unless QA_RERANK says otherwise) ordered the hits.")
 
 
 class DocumentOut(BaseModel):
@@ -136,6 +137,7 @@ class HealthResponse(BaseModel):
     passages: int
     model: str | None
     precision: str | None = Field(None, description="int8 or fp32: how the index's vectors were made.")
+    rerank: str = Field(description="The re-ranker that orders answers: cross-encoder, none, or a plugged-in one.")
     built: str | None
 
 
@@ -168,7 +170,10 @@ def build_api(index_dir: str | os.PathLike, *, lifespan=None) -> FastAPI:
         # is whether the question shows anything (400, as from qa.retrieve).
         question = check_visible(request.question)
         sources = None if request.sources is None else tuple(request.sources)
-        return current().run(Request(question, request.k, tuple(request.history), sources))
+        try:
+            return current().run(Request(question, request.k, tuple(request.history), sources))
+        except QAError as e:  # the re-ranker's model missing or damaged since the start
+            raise HTTPException(503, str(e)) from None
 
     # Answers run on a pool as large as the cores, not on the framework's 40 threads: more threads than
     # cores only take turns at the GIL and the model. The JSON is made there too, off the event loop.
@@ -229,6 +234,7 @@ def build_api(index_dir: str | os.PathLike, *, lifespan=None) -> FastAPI:
             passages=len(index),
             model=index.manifest.model,
             precision=index.manifest.precision or None,
+            rerank=current().rerank_name,
             built=index.manifest.created or None,
         )
 

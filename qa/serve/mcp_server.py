@@ -135,7 +135,7 @@ def build_mcp(index_dir: str | os.PathLike | None = None) -> MCPServer:
                                 "index (list_documents names the indexed ones)")  # fmt: skip
         try:
             return retriever.run(Request.checked(question, k, history=history, sources=sources))
-        except ValueError as e:  # qa's own one-line messages (blank question, k out of range, too long…)
+        except (ValueError, QAError) as e:  # qa's own one-line messages (blank question, k out of range, too long…)
             raise ToolError(str(e)) from None
 
     @server.tool(structured_output=True)
@@ -153,10 +153,11 @@ def build_mcp(index_dir: str | os.PathLike | None = None) -> MCPServer:
         with its `text`, a `citation` to show the user (title — file › section ¶paragraph, line or page),
         `source`, `paragraph`, `line`, `page`, `section`, character offsets `start`/`end` into the document's
         text (readable as the resource qa://doc/<source>), the `highlight` (the sentence that best answers,
-        with its offsets) and `score`. Quote the highlight and give its citation; the hits are the closest
-        passages even when the documents do not state the answer -- use `ask` to know whether they do."""
+        with its offsets) and `score`; `reranked`: whether the cross-encoder ordered them (`score` is then its
+        probability that the passage answers). Quote the highlight and give its citation; the hits are the
+        closest passages even when the documents do not state the answer -- use `ask` to know whether they do."""
         result = run(question, k, history, sources)
-        return {"query": result.query, "hits": [h.to_dict() for h in result.hits]}
+        return {"query": result.query, "reranked": result.reranked, "hits": [h.to_dict() for h in result.hits]}
 
     @server.tool(structured_output=True)
     def ask(question: Question, history: History = None) -> dict[str, Any]:

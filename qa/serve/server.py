@@ -17,6 +17,7 @@ from starlette.routing import Route
 from ..config import find_index_dir
 from ..errors import QAError
 from ..indexing.manifest import read_manifest
+from ..retrieval.rerank import reranker
 from .access import hosts_for, load_credentials
 from .chat import build_app
 from .guard import Guard
@@ -46,6 +47,10 @@ def create_app(
     :func:`.access.hosts_for`)."""
     import gradio as gr
 
+    # A bad $QA_RERANK, or the re-ranker's model missing or damaged: one line now, not at the first question.
+    warm = getattr(reranker(), "warm_up", None)
+    if callable(warm):
+        warm()
     index_dir = find_index_dir(index_dir).resolve()
     max_upload_mb = float(os.environ.get("QA_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB)) if max_upload_mb is None else max_upload_mb
     if max_upload_mb <= 0:

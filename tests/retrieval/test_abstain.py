@@ -29,7 +29,7 @@ def test_answer_abstains_off_topic_and_answers_on_topic(fake_index):
     assert on.answered and on.confidence > 0 and on.hits[0].source == "sub/beta.md"
     off = Retriever(fake_index).ask("Quantum chromodynamics lattice gluon?")
     assert not off.answered and off.confidence <= 0 and off.hits  # the closest passages still come back
-    assert isinstance(on, Answer) and set(on.to_dict()) == {"question", "query", "answered", "outcome", "confidence", "hits"}
+    assert isinstance(on, Answer) and set(on.to_dict()) == {"question", "query", "answered", "outcome", "confidence", "reranked", "hits"}
 
 
 def test_the_question_is_embedded_once_per_answer(fake_index):

@@ -1,4 +1,4 @@
-"""A re-ranking stage plugged in by configuration only: a module outside qa, named in $QA_RERANK."""
+"""Choosing the re-ranker: the cross-encoder by default, none, or a module outside qa named in $QA_RERANK."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from support.fakes import FakeEmbedder
 
 from qa.indexing.build import build_index
 from qa.retrieval.pipeline import Retriever
+from qa.retrieval.cross_encoder import CrossEncoderRerank
 from qa.retrieval.rerank import NoRerank, reranker
 
 REVERSE = "support.reverse_reranker:Reverse"
@@ -24,10 +25,12 @@ def index_dir(tiny_corpus, tmp_path) -> Path:
     return tmp_path / "idx"
 
 
-def test_no_reranker_by_default_and_bad_settings_are_named(monkeypatch):
+def test_the_cross_encoder_by_default_none_turns_it_off_and_bad_settings_are_named(monkeypatch):
     monkeypatch.delenv("QA_RERANK", raising=False)
-    assert isinstance(reranker(), NoRerank) and isinstance(reranker("none"), NoRerank)
-    with pytest.raises(ValueError, match="re-ranker must be one of none or module:attribute, got 'fancy'"):
+    assert isinstance(reranker(), CrossEncoderRerank) and isinstance(reranker("none"), NoRerank)
+    monkeypatch.setenv("QA_RERANK", "none")
+    assert isinstance(reranker(), NoRerank)
+    with pytest.raises(ValueError, match="re-ranker must be one of cross-encoder, none or module:attribute, got 'fancy'"):
         reranker("fancy")
     with pytest.raises(ValueError, match="cannot load re-ranker 'nowhere:Thing'"):
         reranker("nowhere:Thing")
@@ -36,13 +39,14 @@ def test_no_reranker_by_default_and_bad_settings_are_named(monkeypatch):
 
 
 def test_the_reranker_named_in_the_environment_reorders_what_every_caller_gets(index_dir, monkeypatch):
-    monkeypatch.delenv("QA_RERANK", raising=False)
+    monkeypatch.setenv("QA_RERANK", "none")
     plain = Retriever.load(index_dir, embedder=FakeEmbedder()).ask(QUESTION, 3)
     monkeypatch.setenv("QA_RERANK", REVERSE)
     reversed_ = Retriever.load(index_dir, embedder=FakeEmbedder()).ask(QUESTION, 3)
     assert [(h.source, h.start) for h in reversed_.hits] == [(h.source, h.start) for h in reversed(plain.hits)]
     assert all(h.highlight is not None for h in reversed_.hits)  # the stages after it still run
     assert reversed_.answered == plain.answered and reversed_.confidence == plain.confidence
+    assert reversed_.reranked and not plain.reranked
 
 
 @pytest.mark.slow

@@ -1,5 +1,6 @@
 """The question path made faster (issue 16) finds what it found before: the top 5 of every question of
-tests/corpus_qa.jsonl over corpus/, at both precisions, equal to tests/corpus_qa_top5.json.
+tests/corpus_qa.jsonl over corpus/, at both precisions, equal to tests/corpus_qa_top5.json -- the first
+stage, without the re-ranker (``rerank="none"``: the pipeline as it was then).
 
 That file was written by qa at aeddce0 (before the question path was reworked) with the real model:
 each entry is a question, its earlier turns, and its top 5 as ``source:start`` of each passage."""
@@ -26,7 +27,7 @@ def test_top5_as_before(precision, corpus_dir, tmp_path, real_embedder):
     if precision == real_embedder.precision:
         embedder = real_embedder  # the session's model, already loaded
     build_index(corpus_dir, tmp_path / "idx", embedder=embedder)
-    retriever = Retriever.load(tmp_path / "idx", embedder=embedder)
+    retriever = Retriever.load(tmp_path / "idx", embedder=embedder, rerank="none")
     expected = EXPECTED[precision]
     assert len(expected) == len((corpus_dir.parent / "tests" / "corpus_qa.jsonl").read_text().strip().splitlines())
     differ = []

@@ -25,7 +25,10 @@ def test_stages_are_timed_only_when_recorded():
 
 def test_an_answer_records_each_stage(tiny_corpus, tmp_path):
     build_index(tiny_corpus, tmp_path / "idx", embedder=FakeEmbedder())
-    retriever = Retriever.load(tmp_path / "idx", embedder=FakeEmbedder())
+    retriever = Retriever.load(tmp_path / "idx", embedder=FakeEmbedder(), rerank="none")
     with recorded() as spent:
         retriever.ask("Who sells croissants?", 2)
     assert {"embed", "bm25", "vectors", "fuse", "feedback", "settle", "rerank", "highlight", "abstain"} == spent.keys() == set(STAGES)
+    with recorded() as spent:  # the cross-encoder reads more passages than settle would reorder: no settle
+        Retriever.load(tmp_path / "idx", embedder=FakeEmbedder()).ask("Who sells croissants?", 2)
+    assert spent.keys() == set(STAGES) - {"settle"}

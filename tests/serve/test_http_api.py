@@ -141,6 +141,6 @@ def test_answers_say_where_their_time_went_only_when_asked(server, serving, corp
         header = {k.lower(): v for k, v in headers.items()}["server-timing"]
         timing = dict(part.strip().split(";dur=") for part in header.split(","))
         spent = {name: float(ms) for name, ms in timing.items()}
-        assert {"embed", "bm25", "vectors", "settle", "highlight", "abstain", "json", "total"} <= spent.keys() <= {*STAGES, "json", "total"}
+        assert {"embed", "bm25", "vectors", "rerank", "highlight", "abstain", "json", "total"} <= spent.keys() <= {*STAGES, "json", "total"}
         assert all(ms >= 0 for ms in spent.values())
         assert sum(v for k, v in spent.items() if k != "total") <= spent["total"] + 0.05

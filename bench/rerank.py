@@ -1,0 +1,205 @@
+"""What the cross-encoder should read, and how deep: nDCG@10 of each first-stage mode re-ranked by the
+cross-encoder at several depths and inputs, on every dataset at hand, with the cost of each input.
+
+    python bench/rerank.py [--squad-sample 300] [--scores FILE]
+
+Datasets: msmarco-trecdl-5k (BEIR), squad2-dev-public as question → paragraph (bench/squad_retrieval.py;
+a seeded sample of its questions, every pair of a whole paragraph costs ~30 ms), and tests/corpus_qa.jsonl
+over corpus/ (a case's relevant passages: those of its source holding its answer). Inputs:
+
+- ``whole``: the passage (cut at 512 tokens); ``+title``: its title and section path first;
+- ``window N``: the sentence sharing most of the question's rare words (idf-weighted) and its neighbours,
+  up to N tokens of the passage;
+- ``first N``: the passage's first N tokens.
+
+Re-ranked: the top ``depth`` of the first stage ordered by the cross-encoder; below them the first stage's
+order. Pair scores are kept in ``--scores`` (a JSON file) so a second run costs nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import numpy as np  # noqa: E402
+from machine import describe  # noqa: E402
+from squad_retrieval import squad_beir  # noqa: E402
+
+from qa.evaluate import beir_index, load_qa_cases, score_run  # noqa: E402
+from qa.indexing.bm25 import content_words  # noqa: E402
+from qa.indexing.build import index_corpus  # noqa: E402
+from qa.indexing.embed import Embedder  # noqa: E402
+from qa.indexing.split import sentence_spans  # noqa: E402
+from qa.retrieval.cross_encoder import CrossEncoder  # noqa: E402
+from qa.retrieval.pipeline import Retriever, Stages  # noqa: E402
+from qa.retrieval.tune import tune  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "benchmarks"
+DEPTHS = (10, 20, 30, 50)
+INPUTS = ("whole", "whole+title", "window 128", "window 128+title", "window 64", "first 128")
+
+
+class Pairs:
+    """Cross-encoder scores of (question, text) pairs, kept in a JSON file across runs."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self.scores: dict[str, float] = json.loads(path.read_text()) if path and path.is_file() else {}
+        self.model = CrossEncoder()
+        self.seconds = 0.0
+        self.tokens = 0
+        self.run = 0
+
+    def score(self, question: str, texts: list[str]) -> np.ndarray:
+        keys = [hashlib.sha1(f"{question}\x00{t}".encode()).hexdigest() for t in texts]
+        todo = [i for i, k in enumerate(keys) if k not in self.scores]
+        if todo:
+            began = time.perf_counter()
+            found = self.model.score(question, [texts[i] for i in todo])
+            self.seconds += time.perf_counter() - began
+            self.tokens += sum(self.model.tokens(question, texts[i]) for i in todo)
+            self.run += len(todo)
+            for i, value in zip(todo, found):
+                self.scores[keys[i]] = float(value)
+        return np.array([self.scores[k] for k in keys], dtype=np.float32)
+
+    def save(self) -> None:
+        if self.path:
+            self.path.write_text(json.dumps(self.scores))
+
+
+def window(question: str, text: str, budget: int, count, idf: dict[str, float]) -> str:
+    """The sentence of ``text`` sharing most of ``question``'s words (by idf), widened by its neighbours
+    while it stays within ``budget`` tokens (``count``: tokens of a text)."""
+    spans = sentence_spans(text) or [(0, len(text))]
+    wanted = set(content_words([question])[0])
+    shares = [sum(idf.get(w, 0.0) for w in wanted & set(words)) for words in content_words([text[s:e] for s, e in spans])]
+    best = int(np.argmax(shares))
+    lo = hi = best
+    while True:
+        grown = False
+        for nlo, nhi in ((lo, hi + 1), (lo - 1, hi)):
+            if 0 <= nlo and nhi < len(spans) and count(text[spans[nlo][0] : spans[nhi][1]]) <= budget:
+                lo, hi, grown = nlo, nhi, True
+                break
+        if not grown:
+            break
+    return text[spans[lo][0] : spans[hi][1]]
+
+
+def shown(passage, kind: str, question: str, retriever: Retriever, count) -> str:
+    """What the cross-encoder reads of ``passage`` for input ``kind``."""
+    base, _, titled = kind.partition("+")
+    if base == "whole":
+        text = passage.text
+    elif base.startswith("window"):
+        text = window(question, passage.text, int(base.split()[1]), count, retriever.idf(question))
+    else:  # first N
+        text = first_tokens(passage.text, int(base.split()[1]))
+    return "\n".join([*passage.context, text]) if titled else text
+
+
+def first_tokens(text: str, n: int) -> str:
+    """``text`` up to the end of its ``n``-th token (the cross-encoder's tokenizer)."""
+    offsets = _TOKENIZER[0].encode(text, add_special_tokens=False).offsets
+    return text if len(offsets) <= n else text[: offsets[n - 1][1]]
+
+
+_TOKENIZER: list = []
+
+
+def datasets(squad_sample: int, embedder: Embedder, tmp: Path):
+    """(name, retriever, queries {id: text}, qrels {id: {position: grade}})."""
+    index, queries, qrels = beir_index(SHARED / "msmarco-trecdl-5k", embedder=embedder)
+    yield "msmarco-trecdl-5k", index, queries, _by_position(index, qrels)
+    index, queries, qrels = beir_index(squad_beir(SHARED / "squad2-dev-public", tmp), embedder=embedder)
+    picked = sorted(random.Random(0).sample(sorted(queries), min(squad_sample, len(queries))))
+    yield f"squad2 q→paragraph ({len(picked)} of {len(queries)})", index, {q: queries[q] for q in picked}, _by_position(index, qrels)
+    index = index_corpus(ROOT / "corpus", embedder=embedder, tune=tune)
+    queries, qrels = {}, {}
+    for n, case in enumerate(load_qa_cases(ROOT / "tests" / "corpus_qa.jsonl")):
+        if case.answer is None or len(case.turns) > 1:
+            continue
+        relevant = {str(i): 1 for i, p in enumerate(index.passages) if Path(p.source).name == case.source and case.answer.lower() in p.text.lower()}
+        if relevant:
+            queries[str(n)], qrels[str(n)] = case.turns[-1], relevant
+    yield "corpus_qa (single questions)", index, queries, qrels
+
+
+def _by_position(index, qrels):
+    where = {p.source: str(i) for i, p in enumerate(index.passages)}
+    return {q: {where[d]: g for d, g in docs.items() if d in where} for q, docs in qrels.items()}
+
+
+def variants():
+    """First-stage pipelines: (mode, what is switched off)."""
+    yield "hybrid", Stages()
+    yield "hybrid -settle", dataclasses.replace(Stages(), settle=lambda q, v, r, *a: r)
+    yield "hybrid -feedback", dataclasses.replace(Stages(), feedback=lambda *a: None)
+    yield "dense", Stages()
+    yield "bm25", Stages()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--squad-sample", type=int, default=300, help="squad2 questions measured (seeded sample).")
+    parser.add_argument("--scores", type=Path, default=Path(tempfile.gettempdir()) / "qa-rerank-scores.json", help="Pair scores kept across runs.")
+    parser.add_argument("--inputs", default=",".join(INPUTS), help="Comma-separated inputs to measure.")
+    args = parser.parse_args()
+    print(describe())
+    embedder = Embedder()
+    pairs = Pairs(args.scores)
+    pairs.model.warm_up()
+    _TOKENIZER.append(pairs.model._tokenizer)
+    inputs = args.inputs.split(",")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, index, queries, qrels in datasets(args.squad_sample, embedder, Path(tmp)):
+            count = lambda text: pairs.model.tokens("", text) - 3  # noqa: E731
+            print(f"\n{name}: {len(index)} passages, {len(queries)} queries")
+            print(f"{'first stage':18} {'input':18} {'none':>7} " + " ".join(f"{'@' + str(d):>7}" for d in DEPTHS) + f" {'ms/pair':>8} {'tokens':>7}")
+            for label, stages in variants():
+                mode = label.split()[0]
+                retriever = Retriever(index, stages=stages, rerank="none")
+                first = {q: retriever.rank(text, 100, mode) for q, text in queries.items()}
+                plain = score_run(qrels, {q: _run(r) for q, r in first.items()})["ndcg@10"]
+                for kind in inputs if label == "hybrid" else inputs[:1]:
+                    before = (pairs.seconds, pairs.run, pairs.tokens)
+                    logits = {
+                        q: pairs.score(queries[q], [shown(index.passages[i], kind, queries[q], retriever, count) for i, _ in r[: max(DEPTHS)]])
+                        for q, r in first.items()
+                    }
+                    pairs.save()
+                    cells = []
+                    for depth in DEPTHS:
+                        run = {q: _run(_reranked(first[q], logits[q], depth)) for q in first}
+                        cells.append(score_run(qrels, run)["ndcg@10"])
+                    ran = pairs.run - before[1]
+                    ms = f"{1000 * (pairs.seconds - before[0]) / ran * pairs.model.threads:8.1f}" if ran else f"{'cached':>8}"
+                    tokens = f"{(pairs.tokens - before[2]) / ran:7.0f}" if ran else f"{'':7}"
+                    print(f"{label:18} {kind:18} {plain:7.4f} " + " ".join(f"{c:7.4f}" for c in cells) + f" {ms} {tokens}", flush=True)
+
+
+def _reranked(first: list[tuple[int, float]], logits: np.ndarray, depth: int) -> list[tuple[int, float]]:
+    head = first[:depth]
+    order = sorted(range(len(head)), key=lambda i: (-logits[i], i))
+    return [head[i] for i in order] + first[depth:]
+
+
+def _run(ranked: list[tuple[int, float]]) -> dict[str, float]:
+    """A ranx run from a ranking: scores by rank, so the order is the ranking's."""
+    return {str(i): float(len(ranked) - n) for n, (i, _) in enumerate(ranked)} or {"-": 0.0}
+
+
+if __name__ == "__main__":
+    main()
