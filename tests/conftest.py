@@ -30,6 +30,7 @@ def _no_ambient_config(monkeypatch):
     monkeypatch.delenv("QA_INDEX_DIR", raising=False)
     monkeypatch.delenv("QA_MODEL", raising=False)
     monkeypatch.delenv("QA_RERANK", raising=False)
+    monkeypatch.delenv("QA_RERANK_DEPTH", raising=False)
 
 
 @pytest.fixture

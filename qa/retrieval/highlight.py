@@ -10,7 +10,7 @@ import numpy as np
 from ..passage import Highlight, Passage
 from .sentences import Sentences
 
-__all__ = ["highlights", "mark"]
+__all__ = ["highlights", "mark", "pick"]
 
 SHORT = 40  # a best sentence shorter than this takes its neighbour along ("He said so." alone says little)
 
@@ -29,14 +29,17 @@ def highlights(
 
 def mark(passages: list[Passage], sentences: Sentences) -> list[Highlight]:
     """The highlight of each passage from its scored ``sentences``."""
-    out = []
-    for p, ss, scores in zip(passages, sentences.spans, sentences.scores):
-        best = int(np.argmax(scores))
-        s, e = ss[best]
-        if e - s < SHORT and len(ss) > 1:
-            if best + 1 < len(ss) and (best == 0 or scores[best + 1] >= scores[best - 1]):
-                e = ss[best + 1][1]
-            else:
-                s = ss[best - 1][0]
-        out.append(Highlight(p.text[s:e], p.start + s, p.start + e))
-    return out
+    return [pick(p, ss, scores) for p, ss, scores in zip(passages, sentences.spans, sentences.scores)]
+
+
+def pick(passage: Passage, spans: list[tuple[int, int]], scores: np.ndarray) -> Highlight:
+    """The highlight of ``passage``: its best-scored sentence (``spans``: the sentences' offsets in its
+    text), with the better neighbour when it is too short to stand alone."""
+    best = int(np.argmax(scores))
+    s, e = spans[best]
+    if e - s < SHORT and len(spans) > 1:
+        if best + 1 < len(spans) and (best == 0 or scores[best + 1] >= scores[best - 1]):
+            e = spans[best + 1][1]
+        else:
+            s = spans[best - 1][0]
+    return Highlight(passage.text[s:e], passage.start + s, passage.start + e)

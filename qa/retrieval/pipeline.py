@@ -26,6 +26,7 @@ from ..indexing.embed import VectorCache
 from ..indexing.folder import load_index
 from ..indexing.index import Index
 from ..indexing.manifest import Calibration, Tuning
+from ..indexing.split import sentence_spans
 from ..passage import Hit
 from . import abstain, candidates, feedback, followup, fuse, highlight, settle
 from .settle import SETTLE_DEPTH
@@ -102,6 +103,12 @@ class Retriever:
         with stage("highlight"):
             marks = s.highlight(query, vector, [h.passage for h in hits], self.embed, self.idf(query)) if hits else []
             hits = [dataclasses.replace(h, highlight=m) for h, m in zip(hits, marks)]
+            judge = getattr(self.reranker, "sentence_scores", None)
+            if hits and callable(judge) and s.highlight is highlight.highlights:  # the answer's sentence, by the re-ranker
+                top = hits[0].passage
+                spans = sentence_spans(top.text) or [(0, len(top.text))]
+                if len(spans) > 1:
+                    hits[0] = dataclasses.replace(hits[0], highlight=highlight.pick(top, spans, judge(query, top, spans)))
         with stage("abstain"):
             verdict = s.abstain(self.index, self.calibration, query, vector, hits, request.sources)
         return Answer(request.question, query, verdict.answered, hits, verdict.confidence, verdict.outcome, self.reranks)

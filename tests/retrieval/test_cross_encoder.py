@@ -68,12 +68,24 @@ def test_without_the_package_the_error_names_it_and_the_way_out(monkeypatch):
 
 
 def test_bad_arguments_are_named():
-    with pytest.raises(ValueError, match="depth must be > 0, got 0"):
+    with pytest.raises(ValueError, match="depth must be between 1 and 100, got 0"):
         CrossEncoderRerank(depth=0)
     with pytest.raises(ValueError, match="window must be >= 0, got -1"):
         CrossEncoderRerank(window=-1)
     with pytest.raises(ValueError, match="threads must be > 0, got 0"):
         CrossEncoder(threads=0)
+
+
+def test_the_depth_comes_from_the_environment(monkeypatch):
+    assert CrossEncoderRerank().depth == 20
+    monkeypatch.setenv("QA_RERANK_DEPTH", "5")
+    assert CrossEncoderRerank().depth == 5
+    monkeypatch.setenv("QA_RERANK_DEPTH", "five")
+    with pytest.raises(ValueError, match="QA_RERANK_DEPTH must be a whole number between 1 and 100, got 'five'"):
+        CrossEncoderRerank()
+    monkeypatch.setenv("QA_RERANK_DEPTH", "500")
+    with pytest.raises(ValueError, match="depth must be between 1 and 100, got 500"):
+        CrossEncoderRerank()
 
 
 def test_a_long_passage_is_read_around_the_sentence_with_the_rare_words_of_the_question():
@@ -98,3 +110,17 @@ def test_answers_are_re_ranked_by_default_and_say_so(corpus_dir, tmp_path, real_
     scores = [h.score for h in reranked.hits]
     assert scores == sorted(scores, reverse=True) and all(0 < s < 1 for s in scores)
     assert "Germany" in reranked.hits[0].highlight.text
+
+
+def test_the_answers_sentence_is_chosen_by_the_cross_encoder(corpus_dir, tmp_path, real_embedder):
+    """The top hit's highlight: its sentence the cross-encoder scores best (under the title, alone and with
+    the sentence before); the other hits keep the highlight of their sentence scores."""
+    build_index(corpus_dir, tmp_path / "idx", embedder=real_embedder)
+    question = "Why can't the ministry help Iranians with medical assistance?"
+    answer = Retriever.load(tmp_path / "idx", embedder=real_embedder).ask(question, 3)
+    plain = Retriever.load(tmp_path / "idx", embedder=real_embedder, rerank="none").ask(question, 3)
+    assert answer.hits[0].passage == plain.hits[0].passage  # the same passage...
+    assert "hostile country" in answer.hits[0].highlight.text  # ...its answering sentence, not the one before
+    assert "hostile country" not in plain.hits[0].highlight.text
+    top = answer.hits[0]
+    assert top.text[top.highlight.start - top.passage.start : top.highlight.end - top.passage.start] == top.highlight.text
