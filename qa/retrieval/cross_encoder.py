@@ -45,6 +45,7 @@ MAX_QUESTION_TOKENS = 64  # a question longer than this is cut to it (a 2,000-ch
 DEPTH = 20  # passages of the first stage it reads (chosen by bench/rerank.py: see the README); $QA_RERANK_DEPTH
 MAX_DEPTH = 100
 WINDOW = 128  # tokens of a passage it reads at most (ditto)
+HEAD_TOKENS = 48  # of a passage's title and section path: a document's 5,000-character title costs no more
 CACHE = 20_000  # recent (question, passage) scores kept (~2 MB)
 
 _verified: dict[tuple[str, int, int], bool] = {}  # (path, size, mtime) → checked once per process
@@ -228,7 +229,7 @@ class CrossEncoderRerank:
         one before it (what "she said" refers to is often there). Measured on 400 squad2 questions: the
         answer in the top passage's highlight 79.0% by the sentence scores of :mod:`.sentences`, 84.5% by
         the sentence alone, 85.9% by both."""
-        head = "".join(line + "\n" for line in passage.context) if self.title else ""
+        head = self._head(passage)
         texts = [passage.text[s:e] for s, e in spans]
         alone = self.model.score(question, [head + t for t in texts])
         paired = self.model.score(question, [head + (texts[i - 1] + " " if i else "") + t for i, t in enumerate(texts)])
@@ -236,8 +237,15 @@ class CrossEncoderRerank:
 
     def read(self, question: str, passage: Passage) -> str:
         """What the cross-encoder reads of ``passage`` for ``question`` (see the class docstring)."""
-        text = self.window_of(question, passage.text)
-        return "\n".join([*passage.context, text]) if self.title else text
+        return self._head(passage) + self.window_of(question, passage.text)
+
+    def _head(self, passage: Passage) -> str:
+        """The title and section path read before a passage's text (their first ``HEAD_TOKENS`` tokens)."""
+        if not self.title or not passage.context:
+            return ""
+        head = "\n".join(passage.context)
+        offsets = self.model.offsets(head)
+        return (head if len(offsets) <= HEAD_TOKENS else head[: offsets[HEAD_TOKENS - 1][1]]) + "\n"
 
     def window_of(self, question: str, text: str) -> str:
         """The part of ``text`` read for ``question``: all of it, or a window (see the class docstring)."""

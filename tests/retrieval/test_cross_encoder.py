@@ -100,6 +100,8 @@ def test_a_long_passage_is_read_around_the_sentence_with_the_rare_words_of_the_q
     passage = Passage(text, "geo.txt", "Mountains of the North", 2, 3, 0, len(text), section=("Peaks",))
     assert reader.read("How high is Mount Kelbrin?", passage) == f"Mountains of the North\nPeaks\n{read}"
     assert CrossEncoderRerank(window=64, title=False).read("How high is Mount Kelbrin?", passage) == read
+    titled = Passage(text, "geo.txt", "Mountains " * 2000, 2, 3, 0, len(text))  # a document's huge title
+    assert reader.model.tokens("", reader.read("How high is Mount Kelbrin?", titled)) - 3 <= 48 + 64
 
 
 def test_answers_are_re_ranked_by_default_and_say_so(corpus_dir, tmp_path, real_embedder):
