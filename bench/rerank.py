@@ -12,6 +12,8 @@ over corpus/ (a case's relevant passages: those of its source holding its answer
   up to N tokens of the passage;
 - ``first N``: the passage's first N tokens.
 
+``whole`` and ``window`` are read as qa reads them (:class:`qa.retrieval.cross_encoder.CrossEncoderRerank`).
+
 Re-ranked: the top ``depth`` of the first stage ordered by the cross-encoder; below them the first stage's
 order. Pair scores are kept in ``--scores`` (a JSON file) so a second run costs nothing.
 """
@@ -37,11 +39,10 @@ from machine import describe  # noqa: E402
 from squad_retrieval import squad_beir  # noqa: E402
 
 from qa.evaluate import beir_index, load_qa_cases, score_run  # noqa: E402
-from qa.indexing.bm25 import content_words  # noqa: E402
 from qa.indexing.build import index_corpus  # noqa: E402
 from qa.indexing.embed import Embedder  # noqa: E402
-from qa.indexing.split import sentence_spans  # noqa: E402
-from qa.retrieval.cross_encoder import CrossEncoder  # noqa: E402
+from qa.retrieval.cross_encoder import CrossEncoderRerank  # noqa: E402
+from qa.retrieval.cross_encoder_model import CrossEncoder  # noqa: E402
 from qa.retrieval.pipeline import Retriever, Stages  # noqa: E402
 from qa.retrieval.tune import tune  # noqa: E402
 
@@ -79,44 +80,20 @@ class Pairs:
             self.path.write_text(json.dumps(self.scores))
 
 
-def window(question: str, text: str, budget: int, count, idf: dict[str, float]) -> str:
-    """The sentence of ``text`` sharing most of ``question``'s words (by idf), widened by its neighbours
-    while it stays within ``budget`` tokens (``count``: tokens of a text)."""
-    spans = sentence_spans(text) or [(0, len(text))]
-    wanted = set(content_words([question])[0])
-    shares = [sum(idf.get(w, 0.0) for w in wanted & set(words)) for words in content_words([text[s:e] for s, e in spans])]
-    best = int(np.argmax(shares))
-    lo = hi = best
-    while True:
-        grown = False
-        for nlo, nhi in ((lo, hi + 1), (lo - 1, hi)):
-            if 0 <= nlo and nhi < len(spans) and count(text[spans[nlo][0] : spans[nhi][1]]) <= budget:
-                lo, hi, grown = nlo, nhi, True
-                break
-        if not grown:
-            break
-    return text[spans[lo][0] : spans[hi][1]]
-
-
-def shown(passage, kind: str, question: str, retriever: Retriever, count) -> str:
-    """What the cross-encoder reads of ``passage`` for input ``kind``."""
+def reader(kind: str, model: CrossEncoder, index):
+    """What the cross-encoder reads of a passage for input ``kind``: (question, passage) → text."""
     base, _, titled = kind.partition("+")
-    if base == "whole":
-        text = passage.text
-    elif base.startswith("window"):
-        text = window(question, passage.text, int(base.split()[1]), count, retriever.idf(question))
-    else:  # first N
-        text = first_tokens(passage.text, int(base.split()[1]))
-    return "\n".join([*passage.context, text]) if titled else text
+    if base.startswith("first"):
+        n = int(base.split()[1])
 
+        def first(question, passage):
+            offsets = model.offsets(passage.text)
+            text = passage.text if len(offsets) <= n else passage.text[: offsets[n - 1][1]]
+            return "\n".join([*passage.context, text]) if titled else text
 
-def first_tokens(text: str, n: int) -> str:
-    """``text`` up to the end of its ``n``-th token (the cross-encoder's tokenizer)."""
-    offsets = _TOKENIZER[0].encode(text, add_special_tokens=False).offsets
-    return text if len(offsets) <= n else text[: offsets[n - 1][1]]
-
-
-_TOKENIZER: list = []
+        return first
+    window = int(base.split()[1]) if base.startswith("window") else 0
+    return CrossEncoderRerank(1, window, title=bool(titled), model=model).for_index(index).read
 
 
 def datasets(squad_sample: int, embedder: Embedder, tmp: Path):
@@ -160,12 +137,9 @@ def main() -> None:
     print(describe())
     embedder = Embedder()
     pairs = Pairs(args.scores)
-    pairs.model.warm_up()
-    _TOKENIZER.append(pairs.model._tokenizer)
     inputs = args.inputs.split(",")
     with tempfile.TemporaryDirectory() as tmp:
         for name, index, queries, qrels in datasets(args.squad_sample, embedder, Path(tmp)):
-            count = lambda text: pairs.model.tokens("", text) - 3  # noqa: E731
             print(f"\n{name}: {len(index)} passages, {len(queries)} queries")
             print(f"{'first stage':18} {'input':18} {'none':>7} " + " ".join(f"{'@' + str(d):>7}" for d in DEPTHS) + f" {'ms/pair':>8} {'tokens':>7}")
             for label, stages in variants():
@@ -175,10 +149,9 @@ def main() -> None:
                 plain = score_run(qrels, {q: _run(r) for q, r in first.items()})["ndcg@10"]
                 for kind in inputs if label == "hybrid" else inputs[:1]:
                     before = (pairs.seconds, pairs.run, pairs.tokens)
-                    logits = {
-                        q: pairs.score(queries[q], [shown(index.passages[i], kind, queries[q], retriever, count) for i, _ in r[: max(DEPTHS)]])
-                        for q, r in first.items()
-                    }
+                    read = reader(kind, pairs.model, index)
+                    logits = {q: pairs.score(queries[q], [read(queries[q], index.passages[i]) for i, _ in r[: max(DEPTHS)]])
+                              for q, r in first.items()}  # fmt: skip
                     pairs.save()
                     cells = []
                     for depth in DEPTHS:

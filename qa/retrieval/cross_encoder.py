@@ -14,9 +14,9 @@ import numpy as np
 from ..indexing.bm25 import content_words
 from ..indexing.split import sentence_spans
 from ..passage import Hit, Passage
-from .cross_encoder_model import FILES, MODEL_NAME, CrossEncoder, model_folder
+from .cross_encoder_model import CrossEncoder
 
-__all__ = ["DEPTH", "FILES", "MODEL_NAME", "WINDOW", "CrossEncoder", "CrossEncoderRerank", "model_folder"]
+__all__ = ["DEPTH", "WINDOW", "CrossEncoderRerank"]
 
 DEPTH = 20  # passages of the first stage it reads (chosen by bench/rerank.py: see the README); $QA_RERANK_DEPTH
 MAX_DEPTH = 100
@@ -90,7 +90,6 @@ class CrossEncoderRerank:
         """The part of ``text`` read for ``question``: all of it, or a window (see the class docstring)."""
         if not self.window:
             return text
-        self.model.warm_up()
         offsets = self.model.offsets(text)
         if len(offsets) <= self.window:
             return text

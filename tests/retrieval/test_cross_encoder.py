@@ -9,10 +9,11 @@ import shutil
 import pytest
 
 from qa.errors import QAError
-from qa.passage import Passage
 from qa.indexing.build import build_index
+from qa.passage import Passage
 from qa.retrieval import cross_encoder_model
-from qa.retrieval.cross_encoder import FILES, CrossEncoder, CrossEncoderRerank, model_folder
+from qa.retrieval.cross_encoder import CrossEncoderRerank
+from qa.retrieval.cross_encoder_model import FILES, CrossEncoder, model_folder
 from qa.retrieval.pipeline import Retriever
 
 pytestmark = pytest.mark.slow

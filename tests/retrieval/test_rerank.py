@@ -11,8 +11,8 @@ import pytest
 from support.fakes import FakeEmbedder
 
 from qa.indexing.build import build_index
-from qa.retrieval.pipeline import Retriever
 from qa.retrieval.cross_encoder import CrossEncoderRerank
+from qa.retrieval.pipeline import Retriever
 from qa.retrieval.rerank import NoRerank, reranker
 
 REVERSE = "support.reverse_reranker:Reverse"
