@@ -21,6 +21,7 @@ order. Pair scores are kept in ``--scores`` (a JSON file) so a second run costs 
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import hashlib
 import json
@@ -39,7 +40,9 @@ from machine import describe  # noqa: E402
 from squad_retrieval import squad_beir  # noqa: E402
 
 from qa.evaluate import beir_index, load_qa_cases, score_run  # noqa: E402
+from qa.indexing.assemble import keyword_index  # noqa: E402
 from qa.indexing.build import index_corpus  # noqa: E402
+from qa.indexing.manifest import TITLE_WEIGHTS  # noqa: E402
 from qa.indexing.embed import Embedder  # noqa: E402
 from qa.retrieval.cross_encoder import CrossEncoderRerank  # noqa: E402
 from qa.retrieval.cross_encoder_model import CrossEncoder  # noqa: E402
@@ -119,13 +122,20 @@ def _by_position(index, qrels):
     return {q: {where[d]: g for d, g in docs.items() if d in where} for q, docs in qrels.items()}
 
 
-def variants():
-    """First-stage pipelines: (mode, what is switched off)."""
-    yield "hybrid", Stages()
-    yield "hybrid -settle", dataclasses.replace(Stages(), settle=lambda q, v, r, *a: r)
-    yield "hybrid -feedback", dataclasses.replace(Stages(), feedback=lambda *a: None)
-    yield "dense", Stages()
-    yield "bm25", Stages()
+def variants(index):
+    """First-stage pipelines: (label, stages, index) -- what is switched off, or BM25 reading the titles
+    another number of times than the tuning chose (corpora with titles)."""
+    yield "hybrid", Stages(), index
+    yield "hybrid -settle", dataclasses.replace(Stages(), settle=lambda q, v, r, *a: r), index
+    yield "hybrid -feedback", dataclasses.replace(Stages(), feedback=lambda *a: None), index
+    if any(p.context for p in index.passages):
+        chosen = index.manifest.tuning.title_weight if index.manifest.tuning else 1
+        for weight in (w for w in TITLE_WEIGHTS if w != chosen):
+            other = copy.copy(index)
+            other.bm25 = keyword_index(index.passages, weight)
+            yield f"hybrid title×{weight}", Stages(), other
+    yield "dense", Stages(), index
+    yield "bm25", Stages(), index
 
 
 def main() -> None:
@@ -142,9 +152,9 @@ def main() -> None:
         for name, index, queries, qrels in datasets(args.squad_sample, embedder, Path(tmp)):
             print(f"\n{name}: {len(index)} passages, {len(queries)} queries")
             print(f"{'first stage':18} {'input':18} {'none':>7} " + " ".join(f"{'@' + str(d):>7}" for d in DEPTHS) + f" {'ms/pair':>8} {'tokens':>7}")
-            for label, stages in variants():
+            for label, stages, ranked_on in variants(index):
                 mode = label.split()[0]
-                retriever = Retriever(index, stages=stages, rerank="none")
+                retriever = Retriever(ranked_on, stages=stages, rerank="none")
                 first = {q: retriever.rank(text, 100, mode) for q, text in queries.items()}
                 plain = score_run(qrels, {q: _run(r) for q, r in first.items()})["ndcg@10"]
                 for kind in inputs if label == "hybrid" else inputs[:1]:

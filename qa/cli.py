@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from .errors import QAError
-from .evaluate import evaluate_qa, evaluate_retrieval, load_qa_cases
+from .evaluate import ANSWERABLE, evaluate_qa, evaluate_retrieval, load_qa_cases
 from .indexing.build import build_index, index_corpus
 from .indexing.embed import Embedder
 from .indexing.folder import load_index
@@ -199,7 +199,7 @@ def eval_qa_cmd(
         typer.echo(json.dumps({"report": report, "cases": rows}, ensure_ascii=False))
         return
     for row in rows:
-        ok = row["answer@1"] if row["kind"] != "unanswerable" else not row["answered"]
+        ok = row["answer@1"] if row["kind"] in ANSWERABLE else not row["answered"]
         mark = "ok  " if ok else "MISS"
         typer.echo(f"{mark} {row['kind']:12} {row['question']}  →  {row['top'] if row['answered'] else row['outcome'].replace('_', ' ')}")
     typer.echo(f"\nre-ranker: {report['rerank']}")
@@ -209,9 +209,9 @@ def eval_qa_cmd(
     for name, s in report.items():
         if isinstance(s, dict) and "rate" in s:
             rate = "-" if s["rate"] is None else f"{100 * s['rate']:.1f}%"
-            typer.echo(f"{name:16} {s['count']:4d} / {s['of']:<4d} {rate:>7}")
+            typer.echo(f"{name:24} {s['count']:4d} / {s['of']:<4d} {rate:>7}")
     auroc = report["abstain_auroc"]
-    typer.echo(f"{'abstain_auroc':16} {'-' if auroc is None else f'{auroc:.3f}':>11}  (how well confidence separates answerable from not)")
+    typer.echo(f"{'abstain_auroc':24} {'-' if auroc is None else f'{auroc:.3f}':>11}  (how well confidence separates answerable from not)")
 
 
 @app.command("mcp")

@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 METRICS = ("ndcg@10", "recall@100", "mrr@10")
+ANSWERABLE = ("single", "followup")  # the kinds of QACase with an answer
 DEPTH = 100
 
 
@@ -144,10 +145,17 @@ class QACase:
     turns: tuple[str, ...]  # the question is the last; earlier ones are the conversation
     answer: str | None  # None: not answerable from the corpus
     source: str | None
+    near_topic: bool = False  # unanswerable, but about an entity of the corpus ("What is X's phone number?")
 
     @property
     def kind(self) -> str:
-        return "unanswerable" if self.answer is None else "followup" if len(self.turns) > 1 else "single"
+        if self.answer is None:
+            return "near_topic" if self.near_topic else "unanswerable"
+        return "followup" if len(self.turns) > 1 else "single"
+
+    @property
+    def answerable(self) -> bool:
+        return self.answer is not None
 
 
 def load_qa_cases(path: str | Path) -> list[QACase]:
@@ -159,7 +167,10 @@ def load_qa_cases(path: str | Path) -> list[QACase]:
             raise QAError(f"{path}: case {number} needs a non-empty 'q' or 'turns'")
         if (r.get("answer") is None) != (r.get("source") is None):
             raise QAError(f"{path}: case {number} needs both 'answer' and 'source', or neither")
-        cases.append(QACase(tuple(turns), r.get("answer"), r.get("source")))
+        near = r.get("near_topic", False)
+        if not isinstance(near, bool) or (near and r.get("answer") is not None):
+            raise QAError(f"{path}: case {number}: 'near_topic' is true or false, and true only without an answer")
+        cases.append(QACase(tuple(turns), r.get("answer"), r.get("source"), near))
     if not cases:
         raise QAError(f"{path}: no cases")
     return cases
@@ -191,9 +202,11 @@ def evaluate_qa(cases: list[QACase], index: Index, k: int = 5, *, rerank: str | 
                 "top": result.hits[0].citation() if result.hits else None,
             }
         )
-    answerable = [r for r in rows if r["kind"] != "unanswerable"]
+    answerable = [r for r in rows if r["kind"] in ANSWERABLE]
     followups = [r for r in rows if r["kind"] == "followup"]
-    unanswerable = [r for r in rows if r["kind"] == "unanswerable"]
+    unanswerable = [r for r in rows if r["kind"] not in ANSWERABLE]
+    near = [r for r in rows if r["kind"] == "near_topic"]
+    off = [r for r in rows if r["kind"] == "unanswerable"]
 
     def stat(hits: int, total: int) -> dict:
         return {"count": hits, "of": total, "rate": round(hits / total, 4) if total else None}
@@ -211,6 +224,8 @@ def evaluate_qa(cases: list[QACase], index: Index, k: int = 5, *, rerank: str | 
         "followup@3": stat(sum(r["answer@3"] for r in followups), len(followups)),
         "abstain_correct": stat(sum(not r["answered"] for r in unanswerable), len(unanswerable)),
         "false_abstain": stat(sum(not r["answered"] for r in answerable), len(answerable)),
+        "near_topic_not_answered": stat(sum(not r["answered"] for r in near), len(near)),
+        "off_topic_not_found": stat(sum(r["outcome"] == "not_found" for r in off), len(off)),
         "abstain_auroc": abstain_auroc(rows),
     }
     return report, rows
@@ -222,7 +237,7 @@ def abstain_auroc(rows: list[dict]) -> float | None:
     cases of both kinds."""
     from sklearn.metrics import roc_auc_score  # 2 s to import: only for the command that needs it
 
-    labels = [r["kind"] != "unanswerable" for r in rows]
+    labels = [r["kind"] in ANSWERABLE for r in rows]
     if all(labels) or not any(labels):
         return None
     return round(float(roc_auc_score(labels, [r["confidence"] for r in rows])), 4)

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from qa.cli import app
 from qa.errors import QAError
-from qa.evaluate import abstain_auroc, evaluate_qa, evaluate_retrieval, load_beir, load_qa_cases
+from qa.evaluate import ANSWERABLE, abstain_auroc, evaluate_qa, evaluate_retrieval, load_beir, load_qa_cases
 from qa.indexing.build import index_corpus
 
 QA_FILE = Path(__file__).parent / "corpus_qa.jsonl"
@@ -72,7 +72,8 @@ def test_eval_cli_json(tmp_path, monkeypatch):
 def test_qa_file_has_all_three_shapes_and_true_answers(corpus_dir):
     cases = load_qa_cases(QA_FILE)
     kinds = [c.kind for c in cases]
-    assert len(cases) >= 30 and {"single", "followup", "unanswerable"} == set(kinds)
+    assert len(cases) >= 30 and {"single", "followup", "unanswerable", "near_topic"} == set(kinds)
+    assert kinds.count("near_topic") >= 12
     for case in cases:
         if case.answer:  # every answer is really in its source article
             assert case.answer.lower() in (corpus_dir / case.source).read_text(encoding="utf-8").lower()
@@ -86,6 +87,9 @@ def test_qa_file_errors(tmp_path):
     path.write_text('{"answer": "y", "source": "a.txt"}\n')
     with pytest.raises(QAError, match="needs a non-empty 'q' or 'turns'"):
         load_qa_cases(path)
+    path.write_text('{"q": "x?", "answer": "y", "source": "a.txt", "near_topic": true}\n')
+    with pytest.raises(QAError, match="'near_topic' is true or false, and true only without an answer"):
+        load_qa_cases(path)
     path.write_text("{broken\n")
     with pytest.raises(QAError, match="not valid JSON"):
         load_qa_cases(path)
@@ -93,20 +97,28 @@ def test_qa_file_errors(tmp_path):
 
 @pytest.mark.slow
 def test_eval_qa_acceptance_on_the_default_corpus(corpus_dir, real_embedder):
-    """The bar: answer@1 ≥ 90% (with the cross-encoder 40 of 43, one more than without), every unanswerable
-    case abstained, none false. answer@3 is 41 of 43 with the cross-encoder (43 without): the paragraph
+    """The bar: answer@1 ≥ 90% (with the cross-encoder 40 of 43, one more than without), every off-topic
+    question not found, at least 10 of the 16 near-topic ones (an entity of the documents, a fact they do
+    not state) not answered (12 measured: 11 by the re-ranker's subject test, 3 by the asked-form test, 2 of them by
+    both), no answerable question abstained. answer@3 is 41 of 43 with the cross-encoder (43 without): the paragraph
     saying "she told Israel's Channel 20" does not name Avginsaz, and the cross-encoder, reading it alone,
     cannot tell who "she" is (open in issue 25)."""
     report, rows = evaluate_qa(load_qa_cases(QA_FILE), index_corpus(corpus_dir, embedder=real_embedder))
-    misses = {r["question"] for r in rows if r["kind"] != "unanswerable" and not r["answer@3"]}
+    misses = {r["question"] for r in rows if r["kind"] in ANSWERABLE and not r["answer@3"]}
     assert misses <= {"Which TV channel did Avginsaz speak to?", "Which TV channel did she tell that to?"}, misses
     assert report["answer@1"]["count"] >= 40 and report["rerank"] == "cross-encoder"
-    assert report["abstain_correct"]["rate"] == 1.0
+    assert report["off_topic_not_found"]["rate"] == 1.0
+    assert report["near_topic_not_answered"]["count"] >= 10
+    assert {r["outcome"] for r in rows if r["kind"] == "near_topic" and not r["answered"]} == {"related"}
     assert report["false_abstain"]["count"] == 0
     assert report["followup@3"]["count"] >= 10
-    assert report["kinds"] == {"followup": 11, "single": 32, "unanswerable": 10}
+    assert report["kinds"] == {"followup": 11, "near_topic": 16, "single": 32, "unanswerable": 10}
     assert report["highlight@1"]["count"] <= report["answer@1"]["count"] and report["highlight@1"]["rate"] >= 0.5
-    assert report["abstain_auroc"] == 1.0  # every answerable case is more confident than every unanswerable one
+    # the embedding's confidence: every answerable case above every off-topic one (near-topic ones lie
+    # between: they are about the documents' subjects)
+    off = max(r["confidence"] for r in rows if r["kind"] == "unanswerable")
+    assert min(r["confidence"] for r in rows if r["kind"] in ANSWERABLE) > off
+    assert report["abstain_auroc"] >= 0.8
 
 
 def test_highlight_and_auroc_are_scored_per_case(tiny_corpus, tmp_path):

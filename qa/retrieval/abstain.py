@@ -12,6 +12,9 @@ A question that passes is *related* rather than *answered* when it asks for a da
 and no sentence of the best ``EVIDENCE_HITS`` passages holds one beside what the question is about
 (:func:`~qa.retrieval.sentences.states_asked_form`): "How old is Sharona Avginsaz?" finds the passages
 about her, none of which states her age. The documents mention the subject but do not say what was asked.
+It is related too when the re-ranker finds the best passage matches the names the question mentions far
+better than the question (``gap`` below ``-margin``, :mod:`.subject`): "Which university did Homan
+Khalili study at?" finds the passage about him, which says nothing of a university.
 """
 
 from __future__ import annotations
@@ -46,9 +49,11 @@ class Verdict:
 
 
 def decide(
-    index: Index, calibration: Calibration, query: str, vector: np.ndarray, hits: list[Hit], sources: Collection[str] | None
+    index: Index, calibration: Calibration, query: str, vector: np.ndarray, hits: list[Hit], sources: Collection[str] | None,
+    *, gap: float | None = None, margin: float = 2.0,
 ) -> Verdict:
-    """Whether ``hits`` (found for ``query``, embedded as ``vector``) answer it."""
+    """Whether ``hits`` (found for ``query``, embedded as ``vector``) answer it (``gap``: the re-ranker's
+    question-over-subject logit gap on the best hit, None without one)."""
     confidence = best_similarity(index, vector, sources) - calibration.threshold
     wanted = set(tokenize([query])[0])
     shared = any(wanted & set(words) for words in tokenize([h.title + "\n" + h.text for h in hits[:EVIDENCE_HITS]]))
@@ -56,4 +61,5 @@ def decide(
     if not (confidence > 0 and (shared or strong)):
         return Verdict(False, round(confidence, 4), "not_found")
     stated = states_asked_form(query, [h.text for h in hits[:EVIDENCE_HITS]], index.bm25.idf)
+    stated = stated and (gap is None or gap >= -margin)
     return Verdict(stated, round(confidence, 4), "answered" if stated else "related")

@@ -15,6 +15,7 @@ from ..indexing.bm25 import content_words
 from ..indexing.split import sentence_spans
 from ..passage import Hit, Passage
 from .cross_encoder_model import CrossEncoder
+from .subject import subject
 
 __all__ = ["DEPTH", "WINDOW", "CrossEncoderRerank"]
 
@@ -73,6 +74,16 @@ class CrossEncoderRerank:
         alone = self.model.score(question, [head + t for t in texts])
         paired = self.model.score(question, [head + (texts[i - 1] + " " if i else "") + t for i, t in enumerate(texts)])
         return alone + paired
+
+    def subject_gap(self, question: str, asked: str, passage: Passage) -> float | None:
+        """How much better ``passage`` answers ``question`` than it matches the names ``asked`` mentions
+        (:func:`.subject.subject`; None when it names nothing): far below zero, the passage is about what
+        was asked about but does not say what was asked. The question's pair is the re-ranking's, cached."""
+        name = subject(asked)
+        if name is None:
+            return None
+        read = self.read(question, passage)
+        return float(self.model.score(question, [read])[0] - self.model.score(name, [read])[0])
 
     def read(self, question: str, passage: Passage) -> str:
         """What the cross-encoder reads of ``passage`` for ``question`` (see the class docstring)."""

@@ -28,7 +28,7 @@ from ..indexing.index import Index
 from ..indexing.manifest import Calibration, Tuning
 from ..indexing.split import sentence_spans
 from ..passage import Highlight, Hit
-from . import abstain, candidates, feedback, followup, fuse, highlight, settle
+from . import abstain, candidates, feedback, followup, fuse, highlight, settle, subject
 from .answer import Answer
 from .ranking import Query, Ranking
 from .request import Mode, Request
@@ -49,7 +49,7 @@ class Stages:
     settle: Callable = settle.settle  # (text, vector, ranking, passages, embed, idf) → Ranking
     rerank: Reranker | str | None = None  # None: $QA_RERANK, else none
     highlight: Callable = highlight.highlights  # (text, vector, passages, embed, idf) → [Highlight]
-    abstain: Callable = abstain.decide  # (index, calibration, text, vector, hits, sources) → Verdict
+    abstain: Callable = abstain.decide  # (index, calibration, text, vector, hits, sources, gap=, margin=) → Verdict
     resolve: Callable = followup.resolve  # (question, history) → what to search
     merge: Callable = followup.merge  # (with topic, alone, k) → the follow-up's ranking
 
@@ -68,6 +68,7 @@ class Retriever:
         # Questions and highlight sentences, embedded once while they keep coming back.
         self.recent = VectorCache(VECTOR_CACHE)
         self._calibration = index.manifest.abstain
+        self._subject_check: subject.SubjectCheck | None = None
 
     @classmethod
     def load(cls, index_dir: str | os.PathLike | None = None, *, model: str | None = None, embedder=None, **options) -> Retriever:
@@ -102,7 +103,8 @@ class Retriever:
             marks = judged + (s.highlight(query, vector, rest, self.embed, self.idf(query)) if rest else [])
             hits = [dataclasses.replace(h, highlight=m) for h, m in zip(hits, marks)]
         with stage("abstain"):
-            verdict = s.abstain(self.index, self.calibration, query, vector, hits, request.sources)
+            gap = self.subject_gap(query, request.question, hits)
+            verdict = s.abstain(self.index, self.calibration, query, vector, hits, request.sources, gap=gap, margin=subject.MARGIN)
         return Answer(request.question, query, verdict.answered, hits, verdict.confidence, verdict.outcome, self.reranks)
 
     def search(self, query: str, depth: int, mode: Mode = "hybrid", sources: Collection[str] | None = None,
@@ -162,6 +164,16 @@ class Retriever:
         """``passage``'s highlight from the re-ranker's scores of its sentences (one sentence: itself)."""
         spans = sentence_spans(passage.text) or [(0, len(passage.text))]
         return highlight.pick(passage, spans, judge(question, passage, spans) if len(spans) > 1 else np.zeros(1))
+
+    def subject_gap(self, query: str, asked: str, hits: list[Hit]) -> float | None:
+        """The re-ranker's question-over-subject gap on the best hit (:mod:`.subject`), when it has one and
+        the test works on this index (tried on its own names once, on first use)."""
+        gap = getattr(self.reranker, "subject_gap", None)
+        if not hits or not callable(gap):
+            return None
+        if self._subject_check is None:
+            self._subject_check = subject.check(self.index.passages, gap)
+        return gap(query, asked, hits[0].passage) if self._subject_check.on else None
 
     @property
     def calibration(self) -> Calibration:
