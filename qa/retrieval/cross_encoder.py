@@ -19,7 +19,7 @@ from .subject import subject
 
 __all__ = ["DEPTH", "WINDOW", "CrossEncoderRerank"]
 
-DEPTH = 20  # passages of the first stage it reads (chosen by bench/rerank.py: see the README); $QA_RERANK_DEPTH
+DEPTH = 30  # passages of the first stage it reads (chosen by bench/rerank.py: see the README); $QA_RERANK_DEPTH
 MAX_DEPTH = 100
 WINDOW = 128  # tokens of a passage it reads at most (ditto)
 HEAD_TOKENS = 48  # of a passage's title and section path: a document's 5,000-character title costs no more

@@ -169,11 +169,24 @@ class Retriever:
         """The re-ranker's question-over-subject gap on the best hit (:mod:`.subject`), when it has one and
         the test works on this index (tried on its own names once, on first use)."""
         gap = getattr(self.reranker, "subject_gap", None)
-        if not hits or not callable(gap):
+        if not hits or not callable(gap) or not self._subject_tried(gap).on:
             return None
+        return gap(query, asked, hits[0].passage)
+
+    def _subject_tried(self, gap) -> subject.SubjectCheck:
         if self._subject_check is None:
             self._subject_check = subject.check(self.index.passages, gap)
-        return gap(query, asked, hits[0].passage) if self._subject_check.on else None
+        return self._subject_check
+
+    def warm_up(self) -> None:
+        """Load the models and try the subject test now, not when the first question waits for them."""
+        self.index.embedder.model
+        warm = getattr(self.reranker, "warm_up", None)
+        if callable(warm):
+            warm()
+        gap = getattr(self.reranker, "subject_gap", None)
+        if callable(gap):
+            self._subject_tried(gap)
 
     @property
     def calibration(self) -> Calibration:

@@ -197,7 +197,7 @@ def build_app(
 
     first = loaded()
     if first is not None:
-        first.index.embedder.model  # load the model before the first visitor waits for it (the re-ranker: server.py)
+        first.warm_up()  # the models and the subject test, before the first visitor waits for them
 
     def documents() -> list[str]:
         current = loaded()

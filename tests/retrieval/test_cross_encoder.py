@@ -78,7 +78,7 @@ def test_bad_arguments_are_named():
 
 
 def test_the_depth_comes_from_the_environment(monkeypatch):
-    assert CrossEncoderRerank().depth == 20
+    assert CrossEncoderRerank().depth == 30
     monkeypatch.setenv("QA_RERANK_DEPTH", "5")
     assert CrossEncoderRerank().depth == 5
     monkeypatch.setenv("QA_RERANK_DEPTH", "five")
