@@ -12,9 +12,11 @@ A question that passes is *related* rather than *answered* when it asks for a da
 and no sentence of the best ``EVIDENCE_HITS`` passages holds one beside what the question is about
 (:func:`~qa.retrieval.sentences.states_asked_form`): "How old is Sharona Avginsaz?" finds the passages
 about her, none of which states her age. The documents mention the subject but do not say what was asked.
-It is related too when the re-ranker finds the best passage matches the names the question mentions far
-better than the question (``gap`` below ``-margin``, :mod:`.subject`): "Which university did Homan
-Khalili study at?" finds the passage about him, which says nothing of a university.
+With a re-ranker that knows what score answers nothing (``floor``: the cross-encoder's logit −5), a best
+passage below it is not found, whatever the embedding says: a question asked of a document that never
+names its subject. It is related too when the re-ranker finds the best passage matches the names the
+question mentions far better than the question (``gap`` below ``-margin``, :mod:`.subject`): "Which
+university did Homan Khalili study at?" finds the passage about him, which says nothing of a university.
 """
 
 from __future__ import annotations
@@ -44,17 +46,20 @@ OUTCOMES: tuple[str, ...] = ("answered", "related", "not_found")
 @dataclass(frozen=True)
 class Verdict:
     answered: bool
-    confidence: float  # best similarity minus the index's threshold (negative: not found)
+    confidence: float  # best similarity minus the index's threshold (negative: not found; see floor)
     outcome: Outcome = "answered"  # answered; related: about the subject, not stating it; not_found
 
 
 def decide(
     index: Index, calibration: Calibration, query: str, vector: np.ndarray, hits: list[Hit], sources: Collection[str] | None,
-    *, gap: float | None = None, margin: float = 2.0,
+    *, gap: float | None = None, margin: float = 2.0, floor: float | None = None,
 ) -> Verdict:
     """Whether ``hits`` (found for ``query``, embedded as ``vector``) answer it (``gap``: the re-ranker's
-    question-over-subject logit gap on the best hit, None without one)."""
+    question-over-subject logit gap on the best hit, None without one; ``floor``: the re-ranker's score
+    below which its best hit answers nothing, None without one)."""
     confidence = best_similarity(index, vector, sources) - calibration.threshold
+    if floor is not None and hits and hits[0].score < floor:
+        return Verdict(False, round(confidence, 4), "not_found")
     wanted = set(tokenize([query])[0])
     shared = any(wanted & set(words) for words in tokenize([h.title + "\n" + h.text for h in hits[:EVIDENCE_HITS]]))
     strong = confidence > STRONG * calibration.probe_sd

@@ -49,7 +49,7 @@ class Stages:
     settle: Callable = settle.settle  # (text, vector, ranking, passages, embed, idf) → Ranking
     rerank: Reranker | str | None = None  # None: $QA_RERANK, else none
     highlight: Callable = highlight.highlights  # (text, vector, passages, embed, idf) → [Highlight]
-    abstain: Callable = abstain.decide  # (index, calibration, text, vector, hits, sources, gap=, margin=) → Verdict
+    abstain: Callable = abstain.decide  # (index, calibration, text, vector, hits, sources, gap=, margin=, floor=) → Verdict
     resolve: Callable = followup.resolve  # (question, history) → what to search
     merge: Callable = followup.merge  # (with topic, alone, k) → the follow-up's ranking
 
@@ -104,7 +104,9 @@ class Retriever:
             hits = [dataclasses.replace(h, highlight=m) for h, m in zip(hits, marks)]
         with stage("abstain"):
             gap = self.subject_gap(query, request.question, hits)
-            verdict = s.abstain(self.index, self.calibration, query, vector, hits, request.sources, gap=gap, margin=subject.MARGIN)
+            floor = getattr(self.reranker, "floor", None)
+            verdict = s.abstain(self.index, self.calibration, query, vector, hits, request.sources, gap=gap,
+                                margin=subject.MARGIN, floor=floor)  # fmt: skip
         return Answer(request.question, query, verdict.answered, hits, verdict.confidence, verdict.outcome, self.reranks)
 
     def search(self, query: str, depth: int, mode: Mode = "hybrid", sources: Collection[str] | None = None,

@@ -4,7 +4,8 @@ any object with ``depth`` (how many of the best passages it wants to see; 0: jus
 and ``rerank(question, hits) -> hits``; optionally ``for_index(index)`` (a copy bound to an index),
 ``warm_up()`` (load what it needs now, not on the first question), ``name``, ``sentence_scores(question,
 passage, spans)`` (it picks the answer's sentence) and ``subject_gap(question, asked, passage)`` (it tells
-a passage about what was asked about from one that says what was asked: :mod:`.subject`).
+a passage about what was asked about from one that says what was asked: :mod:`.subject`) and ``floor``
+(a best hit scoring below it answers nothing: the question is not found).
 
 It is chosen by configuration: ``$QA_RERANK`` (or ``Retriever(index, rerank=...)``) names one in
 :data:`RERANKERS` (``none`` answers without re-ranking), or any importable ``module:attribute`` that is a

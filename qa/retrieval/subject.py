@@ -6,6 +6,10 @@ matches the subject alone: a passage that matches "Yiftah Curiel" far better tha
 born?" is about him but does not say what was asked (:mod:`.abstain`). A name is a run of capitalised
 words or words with a digit ("the 31-year-old Iranian"); a question's first word counts only as part of a
 run ("Ardavan Hatami: where is he based?"), never alone ("Which", "According").
+
+Whether the test can be trusted on an index is tried once (:func:`check`): questions made from the
+corpus's own names, asking what no passage about them states, must fall below the margin, and the names'
+own sentences must not.
 """
 
 from __future__ import annotations
