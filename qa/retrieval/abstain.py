@@ -12,7 +12,7 @@ A question that passes is *related* rather than *answered* when it asks for a da
 and no sentence of the best ``EVIDENCE_HITS`` passages holds one beside what the question is about
 (:func:`~qa.retrieval.sentences.states_asked_form`): "How old is Sharona Avginsaz?" finds the passages
 about her, none of which states her age. The documents mention the subject but do not say what was asked.
-With a re-ranker that knows what score answers nothing (``floor``: the cross-encoder's logit −5), a best
+With a re-ranker that knows what score answers nothing (``floor``: the cross-encoder's logit −10), a best
 passage below it is not found, whatever the embedding says: a question asked of a document that never
 names its subject. It is related too when the re-ranker finds the best passage matches the names the
 question mentions far better than the question (``gap`` below ``-margin``, :mod:`.subject`): "Which
