@@ -153,10 +153,6 @@ class QACase:
             return "near_topic" if self.near_topic else "unanswerable"
         return "followup" if len(self.turns) > 1 else "single"
 
-    @property
-    def answerable(self) -> bool:
-        return self.answer is not None
-
 
 def load_qa_cases(path: str | Path) -> list[QACase]:
     path = Path(path)

@@ -33,6 +33,7 @@ from ..indexing.index import Index
 from ..indexing.manifest import Calibration
 from ..passage import Hit
 from .sentences import states_asked_form
+from .subject import MARGIN
 
 __all__ = ["EVIDENCE_HITS", "OUTCOMES", "STRONG", "Outcome", "Verdict", "decide"]
 
@@ -52,7 +53,7 @@ class Verdict:
 
 def decide(
     index: Index, calibration: Calibration, query: str, vector: np.ndarray, hits: list[Hit], sources: Collection[str] | None,
-    *, gap: float | None = None, margin: float = 2.0, floor: float | None = None,
+    *, gap: float | None = None, margin: float = MARGIN, floor: float | None = None,
 ) -> Verdict:
     """Whether ``hits`` (found for ``query``, embedded as ``vector``) answer it (``gap``: the re-ranker's
     question-over-subject logit gap on the best hit, None without one; ``floor``: the re-ranker's score

@@ -23,6 +23,13 @@ DEPTH = 30  # passages of the first stage it reads (chosen by bench/rerank.py: s
 MAX_DEPTH = 100
 WINDOW = 128  # tokens of a passage it reads at most (ditto)
 HEAD_TOKENS = 48  # of a passage's title and section path: a document's 5,000-character title costs no more
+# A best hit below this is wholly unrelated to the question (off-topic questions score about −11). Not
+# higher: it reads "When is the clock wound?" against "…winds the clock every Sunday at noon." at −8.
+FLOOR_LOGIT = -10.0
+
+
+def _probability(logit: float) -> float:
+    return round(float(1.0 / (1.0 + np.exp(-logit))), 6)
 
 
 class CrossEncoderRerank:
@@ -33,10 +40,7 @@ class CrossEncoderRerank:
     tokens (0: the whole text, cut at 512)."""
 
     name = "cross-encoder"
-    # A best hit below this (logit −10; off-topic questions score about −11) is wholly unrelated to the
-    # question. Not higher: it reads "When is the clock wound?" against "…winds the clock every Sunday
-    # at noon." at −8.
-    floor = round(float(1.0 / (1.0 + np.exp(10.0))), 6)
+    floor = _probability(FLOOR_LOGIT)  # a best hit below it answers nothing (qa.retrieval.abstain)
 
     def __init__(self, depth: int | None = None, window: int = WINDOW, *, title: bool = True, model: CrossEncoder | None = None, idf=None):
         depth = _depth_setting() if depth is None else depth
@@ -143,10 +147,6 @@ def _depth_setting() -> int:
     if not text.isdigit():
         raise ValueError(f"QA_RERANK_DEPTH must be a whole number between 1 and {MAX_DEPTH}, got {text[:20]!r}")
     return int(text)
-
-
-def _probability(logit: float) -> float:
-    return round(float(1.0 / (1.0 + np.exp(-logit))), 6)
 
 
 _model: list[CrossEncoder] = []

@@ -49,7 +49,7 @@ class Stages:
     settle: Callable = settle.settle  # (text, vector, ranking, passages, embed, idf) → Ranking
     rerank: Reranker | str | None = None  # None: $QA_RERANK, else none
     highlight: Callable = highlight.highlights  # (text, vector, passages, embed, idf) → [Highlight]
-    abstain: Callable = abstain.decide  # (index, calibration, text, vector, hits, sources, gap=, margin=, floor=) → Verdict
+    abstain: Callable = abstain.decide  # (index, calibration, text, vector, hits, sources, gap=, floor=) → Verdict
     resolve: Callable = followup.resolve  # (question, history) → what to search
     merge: Callable = followup.merge  # (with topic, alone, k) → the follow-up's ranking
 
@@ -105,8 +105,7 @@ class Retriever:
         with stage("abstain"):
             gap = self.subject_gap(query, request.question, hits)
             floor = getattr(self.reranker, "floor", None)
-            verdict = s.abstain(self.index, self.calibration, query, vector, hits, request.sources, gap=gap,
-                                margin=subject.MARGIN, floor=floor)  # fmt: skip
+            verdict = s.abstain(self.index, self.calibration, query, vector, hits, request.sources, gap=gap, floor=floor)
         return Answer(request.question, query, verdict.answered, hits, verdict.confidence, verdict.outcome, self.reranks)
 
     def search(self, query: str, depth: int, mode: Mode = "hybrid", sources: Collection[str] | None = None,
