@@ -10,7 +10,7 @@ import qa
 PACKAGE = Path(qa.__file__).parent
 # Each layer may import the ones listed after it, never those before it.
 LAYERS = ["cli", "evaluate", "serve", "retrieval", "indexing", "readers", "base"]
-BASE = {"errors", "config", "version", "passage"}
+BASE = {"errors", "config", "version", "passage", "text"}
 
 
 def _layer(module: str) -> str:

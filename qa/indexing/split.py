@@ -17,8 +17,9 @@ from collections.abc import Callable
 
 from ..passage import Passage
 from ..readers.document import Block, Document
+from ..text import sentence_spans, word_count
 
-__all__ = ["sentence_spans", "split_document", "word_count"]
+__all__ = ["split_document"]
 
 MIN_CHARS = 40  # shorter paragraphs (not the title) join a neighbour
 WRAP_WIDTH = 100  # a block whose lines are all at most this long (but the last) is hard-wrapped prose
@@ -26,18 +27,7 @@ TITLE_CHARS = 150
 MAX_CHARS = 3000  # nor more characters than this in a passage (a 2 MB "word" is one unknown token)
 _TERMINAL = tuple(".!?…:;\"'”’)]")
 _LIST_ITEM = re.compile(r"\s*(?:[-*+•]\s|\d{1,3}[.)]\s|#{1,6}\s|>)")
-# A sentence ends at . ! ? or … (optionally followed by closing quotes/brackets) before whitespace and
-# the start of a new sentence.
 _WORD = re.compile(r"\S+")
-# "Mr. Smith", "J. R. R. Tolkien", "e.g. This": a period there does not end a sentence.
-_ABBREVIATION = re.compile(
-    r"(?:^|[\s(“\"])(?:Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|Gen|Col|Lt|Sgt|Rev|Gov|Sen|Rep|vs|etc|e\.g|i\.e|[A-Z])\.$"
-)
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9À-Ý])")
-
-
-def word_count(text: str) -> int:
-    return len(text.split())
 
 
 def split_document(
@@ -181,21 +171,6 @@ def _merge_fragments(text: str, paragraphs: list[tuple[int, int, int]]) -> list[
 def _title(first_line: str) -> str:
     title = first_line.lstrip("#").strip() or first_line
     return title if len(title) <= TITLE_CHARS else title[: TITLE_CHARS - 1].rstrip() + "…"
-
-
-def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of ``text[start:end]``, whitespace between sentences left out."""
-    end = len(text) if end is None else end
-    spans, pos = [], start
-    for m in _SENTENCE_END.finditer(text, start, end):
-        if _ABBREVIATION.search(text, max(start, m.start() - 12), m.start() + 1):
-            continue
-        cut = m.start() + len(m.group().rstrip())
-        spans.append((pos, cut))
-        pos = m.end()
-    if pos < end:
-        spans.append((pos, end))
-    return spans
 
 
 def _fit(text, start, end, max_tokens, count_tokens, *, by_lines: bool = False) -> list[tuple[int, int]]:

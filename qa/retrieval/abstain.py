@@ -27,7 +27,7 @@ from typing import Literal
 
 import numpy as np
 
-from ..indexing.bm25 import tokenize
+from ..text import tokenize
 from ..indexing.calibrate import best_similarity
 from ..indexing.index import Index
 from ..indexing.manifest import Calibration

@@ -11,8 +11,8 @@ import threading
 
 import numpy as np
 
-from ..indexing.bm25 import content_words
-from ..indexing.split import sentence_spans
+from ..text import content_words
+from ..text import sentence_spans
 from ..passage import Hit, Passage
 from .cross_encoder_model import CrossEncoder
 from .subject import subject

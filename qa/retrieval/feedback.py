@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..indexing.bm25 import tokenize
+from ..text import tokenize
 from ..indexing.index import Index
 from .ranking import Query, Ranking
 

@@ -12,7 +12,7 @@ import re
 
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
-from ..indexing.bm25 import tokenize
+from ..text import tokenize
 
 __all__ = ["ALONE_WEIGHT", "FOLLOWUP_DEPTH", "depends_on_history", "merge", "resolve"]
 

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import QAError
-from ..indexing.bm25 import content_words
+from ..text import content_words
 from ..indexing.calibrate import calibrate
 from ..indexing.embed import VectorCache
 from ..indexing.folder import load_index
 from ..indexing.index import Index
 from ..indexing.manifest import Calibration, Tuning
-from ..indexing.split import sentence_spans
+from ..text import sentence_spans
 from ..passage import Highlight, Hit
 from . import abstain, candidates, feedback, followup, fuse, highlight, settle, subject
 from .answer import Answer

@@ -22,8 +22,8 @@ from typing import Literal
 
 import numpy as np
 
-from ..indexing.bm25 import content_words
-from ..indexing.split import sentence_spans
+from ..text import content_words
+from ..text import sentence_spans
 from ..passage import Passage
 
 __all__ = ["CUE_BONUS", "WORD_WEIGHT", "Form", "Sentences", "asked_form", "holds_form", "states_asked_form", "score_sentences", "without_cue"]

@@ -19,8 +19,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..indexing.bm25 import content_words
-from ..indexing.split import sentence_spans
+from ..text import content_words
+from ..text import sentence_spans
 from ..passage import Passage
 
 __all__ = ["MARGIN", "SubjectCheck", "check", "subject"]

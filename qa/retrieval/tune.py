@@ -35,7 +35,7 @@ import numpy as np
 from ..indexing.assemble import assemble_index, keyword_index
 from ..indexing.index import Index
 from ..indexing.manifest import TITLE_WEIGHTS, Tuning
-from ..indexing.split import sentence_spans
+from ..text import sentence_spans
 from ..passage import Passage
 from .candidates import CANDIDATES, gather
 from .fuse import DENSE_WEIGHT, fuse

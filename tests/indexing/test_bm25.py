@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from qa.indexing.bm25 import BM25, tokenize
+from qa.indexing.bm25 import BM25
+from qa.text import tokenize
 
 
 def test_tokenize_stems_and_drops_stopwords():
@@ -34,7 +35,7 @@ def test_tokenizers_split_exactly_as_bm25s(corpus_dir):
     import bm25s
     from bm25s.stopwords import STOPWORDS_EN_PLUS
 
-    from qa.indexing.bm25 import _stemmer, content_words, tokenize
+    from qa.text import _stemmer, content_words, tokenize
 
     texts = [line for f in sorted(corpus_dir.iterdir()) for line in f.read_text().splitlines()]
     texts += ["", "a b c 42 x1 don't WON'T", "Ünïcode ÉCOLE naïve café's", "snake_case and_underscores 3rd", "日本語 テキスト"]

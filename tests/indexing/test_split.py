@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.indexing.split import sentence_spans, split_document
+from qa.indexing.split import split_document
+from qa.text import sentence_spans
 from qa.readers import Document, read_corpus
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"

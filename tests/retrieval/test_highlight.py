@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from support.fakes import FakeEmbedder
 
-from qa.indexing.bm25 import content_words
+from qa.text import content_words
 from qa.passage import Passage
 from qa.retrieval.highlight import highlights
 

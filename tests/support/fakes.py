@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.indexing.split import word_count
+from qa.text import word_count
 
 
 class FakeEmbedder:
