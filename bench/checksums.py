@@ -79,9 +79,9 @@ def real_index(beir: Path) -> None:
     embedder = Embedder(precision="int8")  # how the vectors are made does not change what is loaded
     index, _, _ = beir_index(beir, embedder=embedder)
     folder = Path(tempfile.mkdtemp(prefix="qa-checksums-"))
-    index.manifest = index.manifest.replace(abstain=Calibration(threshold=0.5, probe_sd=0.1))
-    save_index(index, folder)
-    size = sum(p.stat().st_size for p in (folder / index.manifest.data).rglob("*") if p.is_file())
+    index = index.with_calibration(Calibration(threshold=0.5, probe_sd=0.1))
+    manifest = save_index(index, folder)
+    size = sum(p.stat().st_size for p in (folder / manifest.data).rglob("*") if p.is_file())
     plain, checked = both(lambda: load_index(folder, embedder=embedder), runs=5)
     row(f"{beir.name}: load_index ({len(index):,} passages)", size, plain, checked)
 

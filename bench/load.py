@@ -10,7 +10,7 @@ the answers by status: 200, deliberate 503 (queue full, with Retry-After) and an
 Side by side: the same questions through ``Retriever.retrieve`` in-process on one thread, the baseline
 without HTTP, and over HTTP with one client (what HTTP adds without any waiting).
 
-Then the breakdown: milliseconds per answer in each stage (``qa.retrieval.timing``), in-process and as
+Then the breakdown: milliseconds per answer in each stage (``qa.timing``), in-process and as
 the server reports them in its ``Server-Timing`` header, and what is left of the client's latency (HTTP,
 the framework, waiting for a worker). No question is asked twice (a running number is appended), so no
 answer comes from qa's cache of recent question vectors; the sentences of cited passages stay cached,
@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from machine import describe  # noqa: E402
-from qa.retrieval.timing import STAGES, recorded  # noqa: E402
+from qa.timing import STAGES, recorded  # noqa: E402
 
 SERVER_ONLY = ("json",)  # stages only the server has (the in-process row times the same JSON itself)
 
@@ -141,7 +141,7 @@ def main() -> None:
     parser.add_argument("--questions", type=Path, default=ROOT / "tests" / "corpus_qa.jsonl")
     parser.add_argument("--rerank", default="cross-encoder,none", help="Re-rankers measured, comma-separated.")
     args = parser.parse_args()
-    from qa.indexing.build import build_index
+    from qa.build import build_index
     from qa.indexing.manifest import MANIFEST
 
     index_dir = args.index_dir or (Path(tempfile.mkdtemp(prefix="qa-load-")) if args.corpus else ROOT / "index")

@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 
 from machine import describe  # noqa: E402
 from qa.evaluate import beir_index, evaluate_qa, load_qa_cases, run_queries, score_run  # noqa: E402
-from qa.indexing.build import index_corpus  # noqa: E402
+from qa.build import index_corpus  # noqa: E402
 from qa.indexing.embed import Embedder  # noqa: E402
 from qa.retrieval.fuse import minmax_top  # noqa: E402
 from qa.retrieval.pipeline import Retriever  # noqa: E402

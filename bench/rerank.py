@@ -21,7 +21,6 @@ order. Pair scores are kept in ``--scores`` (a JSON file) so a second run costs 
 from __future__ import annotations
 
 import argparse
-import copy
 import dataclasses
 import hashlib
 import json
@@ -40,8 +39,7 @@ from machine import describe  # noqa: E402
 from squad_retrieval import squad_beir  # noqa: E402
 
 from qa.evaluate import beir_index, load_qa_cases, score_run  # noqa: E402
-from qa.indexing.assemble import keyword_index  # noqa: E402
-from qa.indexing.build import index_corpus  # noqa: E402
+from qa.build import index_corpus  # noqa: E402
 from qa.indexing.manifest import TITLE_WEIGHTS  # noqa: E402
 from qa.indexing.embed import Embedder  # noqa: E402
 from qa.retrieval.cross_encoder import CrossEncoderRerank  # noqa: E402
@@ -129,11 +127,9 @@ def variants(index):
     yield "hybrid -settle", dataclasses.replace(Stages(), settle=lambda q, v, r, *a: r), index
     yield "hybrid -feedback", dataclasses.replace(Stages(), feedback=lambda *a: None), index
     if any(p.context for p in index.passages):
-        chosen = index.manifest.tuning.title_weight if index.manifest.tuning else 1
+        chosen = index.tuning.title_weight if index.tuning else 1
         for weight in (w for w in TITLE_WEIGHTS if w != chosen):
-            other = copy.copy(index)
-            other.bm25 = keyword_index(index.passages, weight)
-            yield f"hybrid title×{weight}", Stages(), other
+            yield f"hybrid title×{weight}", Stages(), index.with_title_weight(weight)
     yield "dense", Stages(), index
     yield "bm25", Stages(), index
 
@@ -155,7 +151,7 @@ def main() -> None:
             for label, stages, ranked_on in variants(index):
                 mode = label.split()[0]
                 retriever = Retriever(ranked_on, stages=stages, rerank="none")
-                first = {q: retriever.rank(text, 100, mode) for q, text in queries.items()}
+                first = {q: retriever.rank(text, 100, mode).top(100) for q, text in queries.items()}
                 plain = score_run(qrels, {q: _run(r) for q, r in first.items()})["ndcg@10"]
                 for kind in inputs if label == "hybrid" else inputs[:1]:
                     before = (pairs.seconds, pairs.run, pairs.tokens)

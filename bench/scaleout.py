@@ -94,15 +94,15 @@ def main() -> None:
         began = time.perf_counter()
         all_rows = np.arange(len(passages))
         for lo in range(0, len(passages), 1000):
-            milvus.add(index.store.vectors(all_rows[lo : lo + 1000]), passages[lo : lo + 1000])
+            milvus.add(index.vectors(all_rows[lo : lo + 1000]), passages[lo : lo + 1000])
         milvus.flush()
         load_s = time.perf_counter() - began
-        faiss_times, faiss_found = timed_search(index.store, qvecs)
+        faiss_times, faiss_found = timed_search(index._store, qvecs)  # the store alone, as Milvus is measured
         milvus_times, milvus_found = timed_search(milvus, qvecs)
         recall = np.mean([len(set(a) & set(b)) / len(a) for a, b in zip(faiss_found, milvus_found)])
         asked = {q: queries[q] for q in judged}
         faiss_ndcg = score_run(qrels, run_queries(Retriever(index), asked, "hybrid"))["ndcg@10"]
-        on_milvus = Index(index.passages, milvus, index.bm25, embedder, index.manifest, index.ids)
+        on_milvus = Index(list(index.passages), milvus, index._bm25, embedder, index.manifest, list(index.ids))
         milvus_ndcg = score_run(qrels, run_queries(Retriever(on_milvus), asked, "hybrid"))["ndcg@10"]
         fulltext, fulltext_times = milvus_bm25_run(passages, asked, str(Path(tmp) / "fulltext.db"))
         milvus_bm25 = score_run(qrels, fulltext)

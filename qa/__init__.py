@@ -9,22 +9,31 @@ vectors, stores, the index folder), :mod:`qa.retrieval` (the question pipeline),
 HTTP API), :mod:`qa.cli`.
 """
 
+from .build import build_index, index_corpus, index_passages
 from .errors import QAError
+from .evaluate import ANSWERABLE, evaluate_qa, evaluate_retrieval, load_qa_cases
 from .indexing.build import BuildReport, index_status
-from .indexing.build import build_index as _build_index
-from .indexing.embed import Embedder
+from .indexing.embed import Embedder, TextEncoder
 from .indexing.folder import load_index
-from .indexing.index import Index
+from .indexing.index import Index, IndexInfo
+from .indexing.manifest import Tuning
+from .indexing.ray_embed import RayEmbedder
+from .indexing.report import tuning_line
 from .indexing.split import split_document
+from .indexing.stores import kinds as store_kinds
 from .passage import Highlight, Hit, Passage
 from .readers import Document, Skip, read_corpus
 from .retrieval.answer import Answer
 from .retrieval.oneshot import ask, retrieve
-from .retrieval.pipeline import Retriever, Stages
-from .retrieval.tune import tune
+from .retrieval.pipeline import Retriever
+from .retrieval.request import MODES, Request
+from .retrieval.rerank import Reranker
+from .retrieval.stages import Stages
 from .version import __version__
 
 __all__ = [
+    "ANSWERABLE",
+    "MODES",
     "Answer",
     "BuildReport",
     "Document",
@@ -32,23 +41,30 @@ __all__ = [
     "Highlight",
     "Hit",
     "Index",
+    "IndexInfo",
     "Passage",
     "QAError",
+    "RayEmbedder",
+    "Request",
+    "Reranker",
     "Retriever",
     "Skip",
     "Stages",
+    "TextEncoder",
+    "Tuning",
     "__version__",
     "ask",
     "build_index",
+    "evaluate_qa",
+    "evaluate_retrieval",
+    "index_corpus",
+    "index_passages",
     "index_status",
     "load_index",
+    "load_qa_cases",
     "read_corpus",
     "retrieve",
     "split_document",
+    "store_kinds",
+    "tuning_line",
 ]
-
-
-def build_index(corpus_dir, index_dir=None, **options) -> BuildReport:
-    """:func:`qa.indexing.build.build_index`, with the hybrid tuned on the corpus (``tune=None``: defaults)."""
-    options.setdefault("tune", tune)
-    return _build_index(corpus_dir, index_dir, **options)

@@ -10,18 +10,25 @@ from typing import Annotated, Optional
 
 import typer
 
-from .errors import QAError
-from .evaluate import ANSWERABLE, evaluate_qa, evaluate_retrieval, load_qa_cases
-from .indexing.build import build_index, index_corpus
-from .indexing.embed import Embedder
-from .indexing.folder import load_index
-from .indexing.manifest import Tuning
-from .indexing.ray_embed import RayEmbedder
-from .indexing.report import tuning_line
-from .indexing.stores import kinds
-from .retrieval.oneshot import ask
-from .retrieval.request import MODES
-from .retrieval.tune import tune
+# The CLI is a client of qa's public API, as a user's program would be (the web stack and MCP load only
+# for the commands that serve them).
+from qa import (
+    ANSWERABLE,
+    MODES,
+    Embedder,
+    QAError,
+    RayEmbedder,
+    Tuning,
+    ask,
+    build_index,
+    evaluate_qa,
+    evaluate_retrieval,
+    index_corpus,
+    load_index,
+    load_qa_cases,
+    store_kinds,
+    tuning_line,
+)
 
 app = typer.Typer(
     help="Question answering over your documents, with citations. Runs offline.",
@@ -65,7 +72,7 @@ def index_cmd(
     ] = False,
     index_type: Annotated[
         str,
-        typer.Option("--index-type", help=f"The vector store: auto (exact search up to 200,000 passages, IVF-SQ8 beyond; $QA_STORE names another) or one of {', '.join(kinds()[1:])} (milvus: $QA_MILVUS_URI)."),
+        typer.Option("--index-type", help=f"The vector store: auto (exact search up to 200,000 passages, IVF-SQ8 beyond; $QA_STORE names another) or one of {', '.join(store_kinds()[1:])} (milvus: $QA_MILVUS_URI)."),
     ] = "auto",
     precision: Annotated[
         Optional[str], typer.Option("--precision", help="int8 (default: ONNX, faster, as good on the benchmarks) or fp32 (plain sentence-transformers); $QA_PRECISION. A sync keeps the index's own unless one is given.")
@@ -100,7 +107,6 @@ def index_cmd(
             dry_run=dry_run,
             kind=index_type,
             max_file_mb=max_file_mb,
-            tune=tune,
         )
     except (QAError, ValueError) as e:
         raise _fail(str(e), 1 if isinstance(e, QAError) else 2) from None
@@ -191,7 +197,7 @@ def eval_qa_cmd(
     """End-to-end answers: answer@1/@3, highlight@1, source@1, followup@3, abstention and its AUROC."""
     try:
         cases = load_qa_cases(qa_file)
-        index = load_index(index_dir) if index_dir is not None else index_corpus(corpus, tune=tune)
+        index = load_index(index_dir) if index_dir is not None else index_corpus(corpus)
         report, rows = evaluate_qa(cases, index, rerank=rerank)
     except (QAError, ValueError) as e:
         raise _fail(str(e), 1 if isinstance(e, QAError) else 2) from None

@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import QAError
-from .indexing.assemble import apply_tuning, assemble_index
+from .build import index_passages
 from .indexing.embed import Embedder
 from .indexing.index import Index
 from .passage import Passage
 from .retrieval.answer import Answer
 from .retrieval.pipeline import Retriever
 from .retrieval.request import MODES
-from .retrieval.tune import tune
 
 __all__ = [
     "QACase",
@@ -135,8 +134,7 @@ def beir_index(
     judged = {q: text for q, text in queries.items() if q in qrels}
     if not judged:
         raise QAError(f"no query in {folder} has judgments in qrels/test.tsv")
-    index = assemble_index(passages, embedder or Embedder(), progress=progress)[0]
-    apply_tuning(index, tune(index))  # as `qa index` would
+    index = index_passages(passages, embedder=embedder, progress=progress)  # calibrated and tuned as `qa index` does
     return index, judged, qrels
 
 

@@ -88,7 +88,7 @@ def fp32_embedder():
 @pytest.fixture(scope="session")
 def corpus_index(tmp_path_factory, real_embedder) -> Path:
     """The default corpus indexed with the real shipped model (built once per test session)."""
-    from qa.indexing.build import build_index
+    from qa.build import build_index
 
     index_dir = tmp_path_factory.mktemp("corpus-index")
     build_index(CORPUS, index_dir, embedder=real_embedder)

@@ -136,7 +136,7 @@ def test_acceptance_index_corpus_and_ask_json(corpus_dir, tmp_path):
 
 @pytest.mark.slow
 def test_ask_shows_terminal_control_characters_from_documents_as_replacement_marks(tmp_path, real_embedder):
-    from qa.indexing.build import build_index
+    from qa.build import build_index
 
     corpus = tmp_path / "docs"
     corpus.mkdir()

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from qa.cli import app
 from qa.errors import QAError
 from qa.evaluate import ANSWERABLE, abstain_auroc, evaluate_qa, evaluate_retrieval, load_beir, load_qa_cases
-from qa.indexing.build import index_corpus
+from qa.build import index_corpus
 
 QA_FILE = Path(__file__).parent / "corpus_qa.jsonl"
 MSMARCO = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "msmarco-trecdl-5k"

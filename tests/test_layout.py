@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import qa
 
 PACKAGE = Path(qa.__file__).parent
 # Each layer may import the ones listed after it, never those before it.
-LAYERS = ["cli", "evaluate", "serve", "retrieval", "indexing", "readers", "base"]
-BASE = {"errors", "config", "version", "passage", "text"}
+LAYERS = ["cli", "evaluate", "serve", "build", "retrieval", "indexing", "readers", "base"]
+BASE = {"errors", "config", "version", "passage", "text", "timing"}
 
 
 def _layer(module: str) -> str:
@@ -46,7 +47,8 @@ def test_layers_import_downward_only():
         own = _layer("qa." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts))
         for target in _imports(path):
             if target == "qa":
-                wrong.append(f"{path.relative_to(PACKAGE)} imports the package itself")
+                if own != "cli":  # the CLI is a client of the public API; nothing else may lean on it
+                    wrong.append(f"{path.relative_to(PACKAGE)} imports the package itself")
             elif LAYERS.index(_layer(target)) < LAYERS.index(own):
                 wrong.append(f"{path.relative_to(PACKAGE)} ({own}) imports {target}")
     assert wrong == []
@@ -55,3 +57,26 @@ def test_layers_import_downward_only():
 def test_no_module_is_over_300_lines():
     long = {str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 300}
     assert long == {}
+
+
+# The index's parts (and anything private of it) reached from the layers that should only use its
+# read-only interface (qa.indexing.index.Index): passages handed whole to a stage that samples or looks
+# them up by position are the only reaches left.
+REACH = re.compile(r"\bindex\.(_\w+|store|bm25|passages|embedder|manifest|ids)\b")
+MAX_REACHES = 5
+
+
+def test_retrieval_and_serve_use_the_index_through_its_interface():
+    reaches = [
+        f"{path.relative_to(PACKAGE)}:{n}: {match.group(0)}"
+        for path in [*(PACKAGE / "retrieval").rglob("*.py"), *(PACKAGE / "serve").rglob("*.py"), PACKAGE / "cli.py"]
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        for match in REACH.finditer(line)
+    ]
+    assert len(reaches) <= MAX_REACHES, "\n".join(reaches)
+
+
+def test_the_cli_is_a_client_of_the_public_api():
+    """qa/cli.py imports qa's public names only (and the serving layer, lazily, for the commands that serve)."""
+    inside = {t for t in _imports(PACKAGE / "cli.py") if t != "qa" and not t.startswith("qa.serve.")}
+    assert inside == set()

@@ -7,21 +7,21 @@ from __future__ import annotations
 import numpy as np
 
 from ..passage import Passage
-from .bm25 import BM25
-from .embed import Embedder, progress_bar
-from .index import Index
-from .manifest import Manifest, Tuning
+from ..timing import stage
+from .embed import TextEncoder, progress_bar
+from .index import Index, keyword_index
+from .manifest import Manifest
 from .records import passage_ids
 from .stores import create_store
 
-__all__ = ["CHUNK", "apply_tuning", "assemble_index", "keyword_index"]
+__all__ = ["CHUNK", "assemble_index"]
 
 CHUNK = 10_000  # passages embedded and added to the store at a time
 
 
 def assemble_index(
     passages: list[Passage],
-    embedder: Embedder,
+    embedder: TextEncoder,
     *,
     progress: bool = False,
     previous: Index | None = None,
@@ -47,29 +47,17 @@ def assemble_index(
             vectors = np.empty((len(chunk), embedder.dimension), dtype=np.float32)
             old = [(n, known[ids[i]]) for n, i in enumerate(chunk) if ids[i] in known]
             if old:
-                vectors[[n for n, _ in old]] = previous.store.vectors(np.array([j for _, j in old]))
+                vectors[[n for n, _ in old]] = previous.vectors(np.array([j for _, j in old]))
             new = [n for n, i in enumerate(chunk) if ids[i] not in known and ids[i] not in present]
             if new:
-                vectors[new] = embedder.encode([texts_to_embed[chunk[n]] for n in new], bar=bar)
+                with stage("embed"):
+                    vectors[new] = embedder.encode_document([texts_to_embed[chunk[n]] for n in new], bar=bar)
             store.add(vectors, passages[chunk.start : chunk.stop])
     described = Manifest(
         model=embedder.model_id, precision=embedder.precision, store=store.kind, passages=len(passages), dimension=store.dimension
     )
     if manifest is not None:
         described = manifest.replace(**{f: getattr(described, f) for f in ("model", "precision", "store", "passages", "dimension")})
-    bm25 = keyword_index(passages, title_weight)
+    with stage("bm25"):
+        bm25 = keyword_index(passages, title_weight)
     return Index(passages, store, bm25, embedder, described, ids, texts=texts or {}), fresh
-
-
-def keyword_index(passages: list[Passage], title_weight: int = 1) -> BM25:
-    """BM25 over ``passages``, each with its title ``title_weight`` times."""
-    return BM25.build([p.keyword_text(title_weight) for p in passages])
-
-
-def apply_tuning(index: Index, tuning: Tuning, built: int = 1) -> Index:
-    """``index`` with ``tuning`` in its manifest, and BM25 rebuilt when the tuning weighs titles otherwise
-    than the BM25 it was assembled with (``built``: that title weight)."""
-    if tuning.title_weight != built:
-        index.bm25 = keyword_index(index.passages, tuning.title_weight)
-    index.manifest = index.manifest.replace(tuning=tuning)
-    return index

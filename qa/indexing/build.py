@@ -1,4 +1,6 @@
-"""Build or update an index from a corpus folder: read → split → embed → store.
+"""The mechanics of a build: read → split → embed → store and BM25 → calibrate → tune → write, each stage
+timed (:mod:`qa.timing`). ``qa.build_index`` (:mod:`qa.build`) is the one way to build; it runs these
+with the tuning stage of :mod:`qa.retrieval.tune`, which this layer cannot import.
 
 An existing index is synced, not rebuilt: files are compared by sha256 with the manifest, unchanged
 passages keep their ids and vectors, and only new or changed passages are embedded. Nothing changed →
@@ -7,6 +9,7 @@ nothing is written. ``rebuild=True`` embeds everything anew; ``dry_run=True`` sa
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -17,13 +20,14 @@ import faiss
 
 from ..config import write_index_dir
 from ..errors import QAError
+from ..timing import BUILD_STAGES, recorded, stage
 from ..passage import Passage
 from ..readers import Skip, max_file_bytes
 from ..version import __version__
-from .assemble import apply_tuning, assemble_index
+from .assemble import assemble_index
 from .calibrate import calibrate
 from .collect import Collected, collect, format_counts, scan
-from .embed import Embedder, model_id
+from .embed import Embedder, TextEncoder, model_id
 from .folder import damaged, index_lock, load_index, save_index
 from .index import Index
 from .manifest import NOTHING_INDEXED, DamagedIndex, Manifest, SkippedFile, Tuning, read_manifest
@@ -31,20 +35,20 @@ from .records import passage_ids
 from .report import BuildReport, Changes
 from .stores import choose_kind
 
-__all__ = ["BuildReport", "Changes", "Tuner", "build_index", "index_corpus", "index_status"]
+__all__ = ["BuildReport", "Changes", "Tuner", "index_status", "memory_index", "passages_index", "sync_index"]
 
 Tuner = Callable[[Index], Tuning]  # measures how hybrid ranking should mix on an index (qa.retrieval.tune)
 RETUNE_SHARE = 0.2  # a sync that embeds more than this share of the passages anew measures the tuning again
 
 
-def index_corpus(
+def memory_index(
     corpus_dir: str | Path,
     *,
-    embedder: Embedder | None = None,
+    tune: Tuner | None,
+    embedder: TextEncoder | None = None,
     progress: bool = False,
     previous: Index | None = None,
     kind: str = "auto",
-    tune: Tuner | None = None,
 ) -> Index:
     """Read, split and embed every document under ``corpus_dir`` into an in-memory index (passages
     already in ``previous`` keep their vectors). Its manifest records the files, the skipped files and
@@ -70,13 +74,28 @@ def _index(corpus_dir: Path, read: Collected, embedder, progress, previous, kind
         read.all_passages(), embedder, progress=progress, previous=previous, kind=kind, texts=read.texts,
         manifest=described, title_weight=built,
     )  # fmt: skip
-    index.manifest = index.manifest.replace(abstain=calibrate(index))
+    return _finish(index, embedded, tune, kept, built), embedded
+
+
+def passages_index(passages: list[Passage], *, tune: Tuner | None, embedder: TextEncoder | None = None, progress: bool = False) -> Index:
+    """An in-memory index of ``passages`` (not read from files: a benchmark's), calibrated and tuned as a build does."""
+    index, embedded = assemble_index(passages, embedder or Embedder(), progress=progress)
+    return _finish(index, embedded, tune)
+
+
+def _finish(index: Index, embedded: int, tune: Tuner | None, kept: Tuning | None = None, built: int = 1) -> Index:
+    """The build stages after the index is assembled: calibration for abstention, then the hybrid's tuning."""
+    with stage("calibrate"):
+        index = index.with_calibration(calibrate(index))
     fits = kept is not None and kept.queries and embedded <= RETUNE_SHARE * len(index) and len(index) <= (1 + RETUNE_SHARE) * kept.passages
+    tuning = kept  # kept when too little changed to measure again (or nothing to measure with)
     if tune is not None and not fits:
-        apply_tuning(index, tune(index), built)
-    elif kept is not None:  # too little changed to measure again (or nothing to measure with): kept
-        apply_tuning(index, kept, built)
-    return index, embedded
+        with stage("tune"):
+            tuning = tune(index)
+    if tuning is not None:
+        with stage("bm25"):  # BM25 read as the tuning chose (rebuilt only if the title weight differs)
+            index = index.with_tuning(tuning, built)
+    return index
 
 
 def _changes(old: Manifest, read: Collected, before: list[Passage], after: list[Passage]) -> Changes:
@@ -91,24 +110,31 @@ def _changes(old: Manifest, read: Collected, before: list[Passage], after: list[
     )
 
 
-def build_index(
+def sync_index(
     corpus_dir: str | Path,
     index_dir: str | Path | None = None,
     *,
-    embedder: Embedder | None = None,
+    tune: Tuner | None,
+    embedder: TextEncoder | None = None,
     progress: bool = False,
     rebuild: bool = False,
     dry_run: bool = False,
     kind: str = "auto",
     max_file_mb: float | None = None,
-    tune: Tuner | None = None,
 ) -> BuildReport:
     """Index ``corpus_dir`` into ``index_dir``: sync an existing index (embed only what changed) or build
     a new one. The index in place is replaced only once the new one is complete. ``kind`` is the vector
     store (auto: exact search for smaller corpora, an inverted file beyond; see :mod:`qa.indexing.stores`).
     Files larger than ``max_file_mb`` (default ``$QA_MAX_FILE_MB``, else 50) are skipped. ``tune``
     measures how hybrid ranking mixes its runs on this corpus (``qa.retrieval.tune.tune``; a sync keeps the
-    last tuning unless it changed more than a fifth of the passages); None keeps the defaults."""
+    last tuning unless it changed more than a fifth of the passages); None keeps the defaults. The
+    report says how long each stage took (:data:`qa.timing.BUILD_STAGES`)."""
+    with recorded() as spent:
+        report = _sync(corpus_dir, index_dir, tune, embedder, progress, rebuild, dry_run, kind, max_file_mb)
+    return dataclasses.replace(report, stages={name: round(spent[name], 3) for name in BUILD_STAGES if name in spent})
+
+
+def _sync(corpus_dir, index_dir, tune, embedder, progress, rebuild, dry_run, kind, max_file_mb) -> BuildReport:
     choose_kind(0, kind)  # a bad kind fails before any work
     cap = max_file_bytes(max_file_mb)
     began = time.perf_counter()
@@ -137,7 +163,7 @@ def build_index(
             try:
                 previous.document_texts()
             except DamagedIndex as e:  # only the extracted texts: their documents are read again
-                previous.forget_texts()
+                previous = previous.without_texts()
                 repairs = [f"{e.what}: the PDF, DOCX and HTML files read again"]
         before = previous.passages if previous else []
         read = collect(corpus_dir, embedder, old, previous, scanned, cap)
@@ -153,14 +179,15 @@ def build_index(
             changes = _changes(old or NOTHING_INDEXED, read, before, passages)
             return report(len(passages), seconds=time.perf_counter() - began, embedded=fresh, changes=changes, written=False)
         index, embedded = _index(corpus_dir, read, embedder, progress, previous, kind, tune, old.tuning if old else None)
-        save_index(index, index_dir)
-        index.store.prune()  # a shared store drops what no index uses, now the new one is in place
+        with stage("write"):
+            save_index(index, index_dir)
+        index.prune()  # a shared store drops what no index uses, now the new one is in place
     changes = _changes(old, read, before, index.passages) if old else Changes()
     seconds = time.perf_counter() - began
     return report(len(index), seconds=seconds, embedded=embedded, changes=changes, tuning=index.manifest.tuning)
 
 
-def _previous_manifest(index_dir: Path, embedder: Embedder) -> tuple[Manifest | None, list[str]]:
+def _previous_manifest(index_dir: Path, embedder: TextEncoder) -> tuple[Manifest | None, list[str]]:
     """The manifest of the index to sync with, or None to build from scratch (no index, one this qa
     cannot read, or a damaged manifest), and what damage was found. A different model or precision is an
     error (its vectors cannot be mixed with the new ones) when asked for; otherwise the index's is kept."""
@@ -170,9 +197,7 @@ def _previous_manifest(index_dir: Path, embedder: Embedder) -> tuple[Manifest | 
         return None, [f"{e.what}: built anew"]
     except QAError:  # none, or one of another format version: build anew
         return None, []
-    adopt = getattr(embedder, "adopt", None)  # unless another was asked for, a sync keeps the index's precision
-    if adopt is not None:
-        adopt(manifest.precision)
+    embedder.adopt(manifest.precision)  # unless another was asked for, a sync keeps the index's precision
     manifest.check(index_dir, embedder.model_id, embedder.precision)
     return manifest, []
 

@@ -11,14 +11,12 @@ quantile little: most probes stay off-topic for any corpus. The abstain stage
 
 from __future__ import annotations
 
-from collections.abc import Collection
-
 import numpy as np
 
 from .index import Index
 from .manifest import Calibration
 
-__all__ = ["PROBES", "best_similarity", "calibrate"]
+__all__ = ["PROBES", "calibrate"]
 
 PROBES = (
     "Who won the football World Cup final?",
@@ -68,7 +66,7 @@ MARGIN = 1.0  # standard deviations of the probes' scores above their quantile
 
 def calibrate(index: Index) -> Calibration:
     """The abstention threshold for ``index`` (stored in its manifest by ``qa index``)."""
-    best = np.array([best_similarity(index, v) for v in index.embedder.encode(list(PROBES))])
+    best = np.array([index.best_similarity(v) for v in index.encode_query(list(PROBES))])
     return Calibration(
         threshold=round(float(np.quantile(best, QUANTILE) + MARGIN * best.std()), 4),
         probe_sd=round(float(best.std()), 4),
@@ -77,12 +75,3 @@ def calibrate(index: Index) -> Calibration:
         probe_median=round(float(np.median(best)), 4),
         probe_max=round(float(best.max()), 4),
     )
-
-
-def best_similarity(index: Index, qvec: np.ndarray, sources: Collection[str] | None = None) -> float:
-    """The best cosine similarity of any passage (of the files ``sources``, when given) to ``qvec``."""
-    if sources is not None:
-        allowed = index.positions_of(sources)
-        return float((index.store.vectors(allowed) @ qvec).max()) if allowed.size else 0.0
-    scores, rows = index.store.search(qvec, 1)
-    return float(scores[0][0]) if rows.size and rows[0][0] >= 0 else 0.0

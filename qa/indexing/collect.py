@@ -14,7 +14,8 @@ from ..errors import QAError
 from ..passage import Passage
 from ..readers import Document, Skip, format_of, is_extracted, list_files, read_document
 from ..readers.isolate import Isolated
-from .embed import Embedder
+from ..timing import stage
+from .embed import TextEncoder
 from .folder import sha256_file
 from .index import Index
 from .manifest import NOTHING_INDEXED, Manifest
@@ -82,7 +83,7 @@ def scan(corpus_dir: Path, cap: int) -> Scan:
 
 
 def collect(
-    corpus_dir: Path, embedder: Embedder, old: Manifest | None, previous: Index | None, scanned: Scan, cap: int
+    corpus_dir: Path, embedder: TextEncoder, old: Manifest | None, previous: Index | None, scanned: Scan, cap: int
 ) -> Collected:
     """Read and split the corpus. A file whose content is what the old index has is not parsed again:
     its passages (or the reason it was skipped) are reused -- unless it is a PDF, DOCX or HTML file
@@ -114,7 +115,8 @@ def collect(
             if digest is not None and source in old.skipped and old.skipped[source].sha256 == digest:
                 skipped.append(Skip(source, old.skipped[source].reason, digest))
                 continue
-            item = read_document(path, corpus_dir, max_bytes=cap, isolated=isolated)
+            with stage("read"):
+                item = read_document(path, corpus_dir, max_bytes=cap, isolated=isolated)
             if isinstance(item, Skip):
                 skipped.append(item)
                 continue
@@ -154,5 +156,8 @@ def _dedupe(docs, skipped, warnings, texts, reread, embedder) -> Collected:
     return Collected(passages, files, skipped, duplicates, warnings, texts)
 
 
-def _split(doc: Document, embedder: Embedder) -> list[Passage]:
-    return split_document(doc, max_tokens=embedder.max_tokens, count_tokens=embedder.count_tokens)
+def _split(doc: Document, embedder: TextEncoder) -> list[Passage]:
+    with stage("model"):  # the first file's split loads the model (its tokenizer counts the tokens)
+        limit = embedder.max_tokens
+    with stage("split"):
+        return split_document(doc, max_tokens=limit, count_tokens=embedder.count_tokens)

@@ -13,7 +13,9 @@ import sys
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -22,7 +24,40 @@ from ..config import DEFAULT_MODEL, model_name
 from ..errors import QAError
 from .int8 import Int8Encoder, unsupported
 
-__all__ = ["Embedder", "VectorCache", "model_id", "progress_bar"]
+__all__ = ["Embedder", "TextEncoder", "VectorCache", "model_id", "progress_bar"]
+
+
+@runtime_checkable
+class TextEncoder(Protocol):
+    """What qa needs of an embedding model: passages and questions as unit-length float32 vectors.
+
+    Questions and passages are encoded apart because some models (bge, e5) read a question with a prompt
+    ("query: …", "Represent this sentence for searching…") that passages do not get."""
+
+    model_id: str  # a stable name (the manifest's)
+
+    @property
+    def precision(self) -> str: ...  # fp32 or int8
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int: ...  # tokens of text the model reads (what a passage may hold)
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def encode_query(self, texts: list[str]) -> np.ndarray:
+        """Questions, one row each."""
+        ...
+
+    def encode_document(self, texts: list[str], *, progress: bool = False, bar=None) -> np.ndarray:
+        """Passages (and sentences compared with questions like passages), one row each, in order."""
+        ...
+
+    def adopt(self, precision: str) -> None:
+        """Take an existing index's precision, when none was asked for (a sync keeps what was built)."""
+        ...
 
 _DEFAULT_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2"}
 PRECISIONS = ("fp32", "int8")
@@ -163,6 +198,26 @@ class Embedder:
     def count_tokens(self, text: str) -> int:
         return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
 
+    def prompt(self, kind: str) -> str:
+        """The text the model wants before a ``query`` or a ``document`` (its sentence-transformers
+        ``prompts``; "" for a model without, like the default)."""
+        prompts = getattr(self.model, "prompts", None) or {}
+        if kind == "document":
+            return prompts.get("document") or prompts.get("passage") or ""
+        return prompts.get(kind) or ""
+
+    def encode_query(self, texts: list[str]) -> np.ndarray:
+        prompt = self.prompt("query")
+        return self.encode([prompt + t for t in texts] if prompt else texts)
+
+    def encode_document(self, texts: list[str], *, progress: bool = False, bar=None) -> np.ndarray:
+        prompt = self.prompt("document")
+        return self.encode([prompt + t for t in texts] if prompt else texts, progress=progress, bar=bar)
+
+    def warm_up(self) -> None:
+        """Load the model now, not when the first text waits for it."""
+        self.dimension
+
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         if self.precision == "int8":
             with self._lock:
@@ -174,8 +229,8 @@ class Embedder:
         )
 
     def encode(self, texts: list[str], *, progress: bool = False, bar=None) -> np.ndarray:
-        """Unit-length float32 vectors, one row per text, in the order given. Progress goes to ``bar``
-        (from :func:`progress_bar`) when given, else to a bar of its own when ``progress``."""
+        """Unit-length float32 vectors, one row per text as given (no prompt), in order. Progress goes to
+        ``bar`` (from :func:`progress_bar`) when given, else to a bar of its own when ``progress``."""
         dim = self.dimension
         if not texts:
             return np.zeros((0, dim), dtype=np.float32)
@@ -214,18 +269,19 @@ class VectorCache:
     def key(text: str) -> bytes:
         return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
-    def encode(self, texts: list[str], embedder) -> np.ndarray:
-        """``embedder.encode(texts)``, embedding only the texts not seen lately (each once)."""
+    def encode(self, texts: list[str], encode: Callable[[list[str]], np.ndarray], kind: str = "") -> np.ndarray:
+        """``encode(texts)``, encoding only the texts not seen lately (each once); ``kind`` keeps apart
+        texts encoded differently (a question and the same words as a sentence, for a prompted model)."""
         if not texts:
-            return np.zeros((0, embedder.dimension), dtype=np.float32)
-        keys = [self.key(t) for t in texts]
+            return encode([])
+        keys = [self.key(kind + "\0" + t) for t in texts]
         with self._lock:
             found = {k: self._vectors[k] for k in keys if k in self._vectors}
             for k in found:
                 self._vectors.move_to_end(k)
         missing = {k: t for k, t in zip(keys, texts) if k not in found}  # each text once, in order
         if missing:
-            fresh = embedder.encode(list(missing.values()))
+            fresh = encode(list(missing.values()))
             found.update(zip(missing, fresh, strict=True))
             with self._lock:
                 for k, vector in zip(missing, fresh, strict=True):

@@ -34,7 +34,7 @@ from .bm25 import BM25
 from .embed import Embedder, model_id
 from .index import Index
 from .manifest import MANIFEST, DamagedIndex, Manifest, read_manifest
-from .records import read_passages, read_texts, write_passages, write_texts
+from .records import read_passages, read_texts
 from .stores import open_store
 
 __all__ = ["damaged", "index_lock", "load_index", "save_index", "sha256_file", "verify"]
@@ -59,15 +59,12 @@ def index_lock(index_dir: Path) -> Iterator[None]:
 
 def save_index(index: Index, index_dir: Path) -> Manifest:
     """Atomically replace the index in ``index_dir`` with ``index`` (call it holding :func:`index_lock`).
-    Returns the manifest written, which ``index`` then carries."""
+    Returns the manifest written."""
     data = f"data-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     tmp = index_dir / f".tmp-{data}"
     tmp.mkdir(parents=True)
     try:
-        index.store.save(tmp)
-        write_passages(tmp / "passages.jsonl", index.passages, index.ids)
-        write_texts(tmp / "texts.jsonl", index.document_texts())
-        index.bm25.save(tmp / "bm25")
+        index.write(tmp)
         checksums = {}
         for path in sorted(tmp.rglob("*"), reverse=True):  # files before the folders holding them
             _fsync(path)
@@ -90,7 +87,6 @@ def save_index(index: Index, index_dir: Path) -> Manifest:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _remove_stale(index_dir, keep=data)
-    index.manifest = manifest
     return manifest
 
 

@@ -1,24 +1,43 @@
-"""An index in memory: passages, their vectors in a store, BM25 over them, the model that embedded them,
-and its manifest. It holds data and answers lookups; building is :mod:`.assemble` and :mod:`.build`,
-saving and loading is :mod:`.folder`, searching is :mod:`qa.retrieval`."""
+"""An index in memory behind a narrow read-only interface: the searches ranking runs (``dense``,
+``keyword``, ``best_similarity``, ``idf``), questions as vectors (``encode_query``), and the views the
+chat, the API and MCP show (``documents``, ``about``, ``neighbours``, ``text``). Its parts -- vector store,
+BM25, model -- are private; ``with_tuning`` and friends return a new index instead of changing this one."""
 
 from __future__ import annotations
 
+import copy
 import functools
+import threading
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from ..errors import QAError
 from ..passage import Passage
+from ..readers import format_of
 from .bm25 import BM25
-from .embed import Embedder
-from .manifest import Manifest
-from .records import passage_ids
+from .embed import TextEncoder
+from .manifest import Calibration, Manifest, Tuning
+from .records import passage_ids, write_passages, write_texts
 from .stores import VectorStore
 
-__all__ = ["Index"]
+__all__ = ["Index", "IndexInfo", "top_ids"]
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """What an index is, for a status line or a health check."""
+
+    documents: int
+    passages: int
+    model: str
+    precision: str
+    built: str  # when it was written ("" for an index built in memory)
+    corpus: str  # the corpus folder's name
+    files: tuple[str, ...]  # every file indexed, duplicates included
 
 
 class Index:
@@ -27,7 +46,7 @@ class Index:
         passages: list[Passage],
         store: VectorStore,
         bm25: BM25,
-        embedder: Embedder,
+        embedder: TextEncoder,
         manifest: Manifest,
         ids: list[str] | None = None,
         *,
@@ -40,57 +59,239 @@ class Index:
                 f"index is inconsistent ({len(passages)} passages, {len(store)} vectors, {len(bm25)} in "
                 "BM25); rebuild it with 'qa index'"
             )
-        self.passages = passages
-        self.store = store
-        self.bm25 = bm25
-        self.embedder = embedder
-        self.manifest = manifest
-        self.ids = ids if ids is not None else passage_ids(passages)
+        self._passages = tuple(passages)
+        self._store = store
+        self._bm25 = bm25
+        self._embedder = embedder
+        self._manifest = manifest
+        self._ids = tuple(ids if ids is not None else passage_ids(passages))
         self._texts, self._read_texts = (texts, None) if not callable(texts) else (None, texts)
+        self._texts_lock = threading.Lock()
+        self._checked = False  # the model's dimension against the store's, once
 
     def __len__(self) -> int:
-        return len(self.passages)
+        return len(self._passages)
 
-    def document_text(self, source: str) -> str | None:
-        """The text extracted from a PDF, DOCX or HTML file (what its passages' offsets refer to), or
-        None for a .txt/.md file, whose own text they refer to."""
-        return self.document_texts().get(source)
+    # --- what it holds --------------------------------------------------------------------------------
 
-    def document_texts(self) -> dict[str, str]:
-        """Every extracted text, by source (read on first use)."""
-        if self._texts is None:
-            self._texts = self._read_texts() if self._read_texts else {}
-        return self._texts
+    @property
+    def passages(self) -> tuple[Passage, ...]:
+        """Every passage, by position (a file's passages together, in order)."""
+        return self._passages
 
-    def forget_texts(self) -> None:
-        """Treat the extracted texts as lost (found damaged): a sync reads their documents again."""
-        self._texts, self._read_texts = {}, None
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return self._ids
+
+    @property
+    def manifest(self) -> Manifest:
+        return self._manifest
+
+    @property
+    def calibration(self) -> Calibration | None:
+        """The abstention threshold measured when it was built (None: built in memory, not calibrated)."""
+        return self._manifest.abstain
+
+    @property
+    def tuning(self) -> Tuning | None:
+        """How the hybrid mixes its runs on this corpus, measured when it was built (None: not tuned)."""
+        return self._manifest.tuning
+
+    @property
+    def embedder(self) -> TextEncoder:
+        """The model that embedded the passages (for a build that syncs with this index)."""
+        return self._embedder
+
+    def passage(self, position: int) -> Passage:
+        return self._passages[position]
+
+    # --- searching -----------------------------------------------------------------------------------
+
+    def encode_query(self, texts: list[str]) -> np.ndarray:
+        """Questions as vectors this index can be searched with (the model's dimension checked once)."""
+        if not self._checked:
+            self.warm_up()
+        return self._embedder.encode_query(texts)
+
+    def encode_document(self, texts: list[str]) -> np.ndarray:
+        """Texts that are not passages of the index but are compared like them (sentences)."""
+        return self._embedder.encode_document(texts)
+
+    def warm_up(self) -> None:
+        """Load the model and check it makes vectors of the store's dimension."""
+        if self._embedder.dimension != self._store.dimension:
+            raise QAError(
+                f"model {self._embedder.model_id!r} makes {self._embedder.dimension}-d vectors but the "
+                f"index holds {self._store.dimension}-d ones; re-index with 'qa index'"
+            )
+        self._checked = True
+
+    def allowed(self, sources: Collection[str] | None) -> np.ndarray | None:
+        """Positions of the passages of the files ``sources``, ascending (a duplicate's path counts as
+        its original's); None when ``sources`` is None (every passage)."""
+        if sources is None:
+            return None
+        found = [self._by_source[s] for s in set(sources) if s in self._by_source]
+        return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+
+    def dense(self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(positions, cosine similarities) of the ``k`` passages nearest ``vector``, best first: the
+        store's search, or an exact one over ``allowed``."""
+        if allowed is not None:
+            scores = self._store.vectors(allowed) @ vector
+            best = top_ids(scores, k)
+            return allowed[best], scores[best]
+        scores, rows = self._store.search(vector, k)
+        found = rows[0] >= 0
+        return rows[0][found], scores[0][found]
+
+    def similarity(self, vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Cosine similarity of ``vector`` to the passages at ``rows``."""
+        return self._store.vectors(rows) @ vector
+
+    def vectors(self, rows: np.ndarray) -> np.ndarray:
+        return self._store.vectors(rows)
+
+    def best_similarity(self, vector: np.ndarray, allowed: np.ndarray | None = None) -> float:
+        """The best cosine similarity of any passage (of the positions ``allowed``, when given) to ``vector``."""
+        if allowed is not None:
+            return float(self.similarity(vector, allowed).max()) if allowed.size else 0.0
+        scores, rows = self._store.search(vector, 1)
+        return float(scores[0][0]) if rows.size and rows[0][0] >= 0 else 0.0
+
+    def keyword(self, text: str) -> np.ndarray:
+        """BM25's score of every passage for ``text``."""
+        return self._bm25.scores(text)
+
+    def keyword_weighted(self, terms: dict[str, float]) -> np.ndarray:
+        """BM25's score of every passage for already tokenised, weighted ``terms``."""
+        return self._bm25.weighted_scores(terms)
+
+    def idf(self, words: Iterable[str]) -> dict[str, float]:
+        """How rare each (tokenised) word is among the passages."""
+        return self._bm25.idf(list(words))
+
+    # --- views ---------------------------------------------------------------------------------------
 
     @functools.cached_property
     def sources(self) -> dict[str, int]:
         """The indexed files, sorted, each with its number of passages."""
-        return dict(sorted(Counter(p.source for p in self.passages).items()))
+        return dict(sorted(Counter(p.source for p in self._passages).items()))
 
-    def positions_of(self, sources: Collection[str]) -> np.ndarray:
-        """Positions of the passages of these files, ascending (a duplicate's path counts as its original's)."""
-        found = [self._by_source[s] for s in set(sources) if s in self._by_source]
-        return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+    def about(self) -> IndexInfo:
+        m = self._manifest
+        return IndexInfo(len(self.sources), len(self), m.model, m.precision, m.created, Path(m.corpus).name, tuple(m.files))
+
+    def documents(self) -> dict:
+        """``documents``: each indexed file with its format, passage count and copies (other paths with
+        the same content); ``skipped``: the files that could not be indexed, with the reason."""
+        copies = {p.source: list(p.copies) for p in self._passages}
+        listed = [{"source": s, "format": format_of(s), "passages": n, "copies": copies[s]} for s, n in self.sources.items()]
+        return {"documents": listed, "skipped": {k: v.reason for k, v in self._manifest.skipped.items()}}
+
+    def title(self, source: str) -> str:
+        at = self.allowed([source])
+        return self._passages[int(at[0])].title if at.size else ""
+
+    def text(self, source: str) -> str:
+        """The text an indexed document's offsets refer to: the text extracted from a PDF, DOCX or HTML
+        file, else its passages at their offsets (what lies between them -- blank lines -- as newlines)."""
+        extracted = self.document_texts().get(source)
+        if extracted is not None:
+            return extracted
+        out, at = [], 0
+        for p in sorted((self._passages[int(i)] for i in self.allowed([source])), key=lambda p: p.start):
+            if p.start >= at:
+                out.append("\n" * (p.start - at) + p.text)
+                at = p.end
+        return "".join(out)
+
+    def neighbours(self, source: str, start: int) -> tuple[Passage | None, Passage | None]:
+        """The passages of the same file before and after the one of ``source`` starting at ``start``."""
+        at = self._by_start.get((source, start))
+        if at is None:
+            return None, None
+        before = self._passages[at - 1] if at > 0 and self._passages[at - 1].source == source else None
+        after = self._passages[at + 1] if at + 1 < len(self) and self._passages[at + 1].source == source else None
+        return before, after
+
+    def document_texts(self) -> dict[str, str]:
+        """Every extracted text, by source (read on first use)."""
+        with self._texts_lock:
+            if self._texts is None:
+                self._texts = self._read_texts() if self._read_texts else {}
+            return self._texts
+
+    def document_text(self, source: str) -> str | None:
+        """The text extracted from a PDF, DOCX or HTML file, or None for a .txt/.md file."""
+        return self.document_texts().get(source)
+
+    # --- new indexes from this one -------------------------------------------------------------------
+
+    def _with(self, **parts) -> Index:
+        made = copy.copy(self)
+        for name, value in parts.items():
+            setattr(made, "_" + name, value)
+        made._texts_lock = threading.Lock()
+        return made
+
+    def with_calibration(self, calibration: Calibration) -> Index:
+        return self._with(manifest=self._manifest.replace(abstain=calibration))
+
+    def with_tuning(self, tuning: Tuning, built: int = 1) -> Index:
+        """This index with ``tuning`` in its manifest, and BM25 rebuilt when the tuning weighs titles
+        otherwise than the BM25 it has (``built``: that title weight)."""
+        bm25 = self._bm25 if tuning.title_weight == built else keyword_index(self._passages, tuning.title_weight)
+        return self._with(manifest=self._manifest.replace(tuning=tuning), bm25=bm25)
+
+    def with_title_weight(self, title_weight: int) -> Index:
+        """This index with BM25 reading each passage's title ``title_weight`` times (for measuring)."""
+        return self._with(bm25=keyword_index(self._passages, title_weight))
+
+    def sharing_model(self, other: Index) -> Index:
+        """This index with ``other``'s model (already in memory) when both were built with the same one."""
+        same = other._embedder.model_id == self._embedder.model_id
+        return self._with(embedder=other._embedder) if same else self
+
+    def without_texts(self) -> Index:
+        """This index with its extracted texts treated as lost (found damaged): a sync reads their documents again."""
+        return self._with(texts={}, read_texts=None)
+
+    def write(self, folder: Path) -> None:
+        """Write the data files (vectors, passages, texts, BM25) into the new data ``folder``."""
+        self._store.save(folder)
+        write_passages(folder / "passages.jsonl", list(self._passages), list(self._ids))
+        write_texts(folder / "texts.jsonl", self.document_texts())
+        self._bm25.save(folder / "bm25")
+
+    def prune(self) -> int:
+        """Once this index is in place: a shared store drops what no index uses any more."""
+        return self._store.prune()
 
     @functools.cached_property
     def _by_source(self) -> dict[str, np.ndarray]:
         """Each file's passage positions, under its own path and under the paths of its copies (built once
         per index, so restricting a search does not scan every passage per question)."""
         table: dict[str, list[int]] = {}
-        for i, p in enumerate(self.passages):
+        for i, p in enumerate(self._passages):
             for path in (p.source, *p.copies):
                 table.setdefault(path, []).append(i)
         return {path: np.array(positions, dtype=np.int64) for path, positions in table.items()}
 
-    def position(self, source: str, start: int) -> int | None:
-        """Where the passage of ``source`` starting at ``start`` is in :attr:`passages` (for context:
-        a file's passages are stored together, in order)."""
-        return self._by_start.get((source, start))
-
     @functools.cached_property
     def _by_start(self) -> dict[tuple[str, int], int]:
-        return {(p.source, p.start): i for i, p in enumerate(self.passages)}
+        return {(p.source, p.start): i for i, p in enumerate(self._passages)}
+
+
+def keyword_index(passages: Iterable[Passage], title_weight: int = 1) -> BM25:
+    """BM25 over ``passages``, each with its title ``title_weight`` times."""
+    return BM25.build([p.keyword_text(title_weight) for p in passages])
+
+
+def top_ids(scores: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the ``n`` highest scores, best first (stable for ties)."""
+    n = min(n, len(scores))
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    part = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
+    return part[np.lexsort((part, -scores[part]))]

@@ -32,12 +32,13 @@ class _Encode:
         self.embedder = Embedder(model, precision=precision)
 
     def __call__(self, batch: dict) -> dict:
-        vectors = self.embedder.encode(list(batch["text"]))
+        vectors = self.embedder.encode_document(list(batch["text"]))
         return {"row": batch["row"], "vector": vectors}
 
 
 class RayEmbedder:
-    """Duck-types :class:`qa.indexing.embed.Embedder` for :func:`qa.indexing.build.build_index`."""
+    """A :class:`~qa.indexing.embed.TextEncoder` whose passages are embedded by Ray; everything else --
+    questions, token counts, the model's name and precision -- is the ``local`` embedder's."""
 
     def __init__(self, local: Embedder, address: str | None = None, actors: int | None = None) -> None:
         self.local, self.address = local, address
@@ -48,8 +49,30 @@ class RayEmbedder:
         self.threads = max(1, (os.cpu_count() or 1) // self.actors) if not address else 1
         self._started = False
 
-    def __getattr__(self, name: str):  # model_id, dimension, precision, max_tokens, count_tokens…
-        return getattr(self.local, name)
+    @property
+    def model_id(self) -> str:
+        return self.local.model_id
+
+    @property
+    def precision(self) -> str:
+        return self.local.precision
+
+    @property
+    def dimension(self) -> int:
+        return self.local.dimension
+
+    @property
+    def max_tokens(self) -> int:
+        return self.local.max_tokens
+
+    def count_tokens(self, text: str) -> int:
+        return self.local.count_tokens(text)
+
+    def adopt(self, precision: str) -> None:
+        self.local.adopt(precision)
+
+    def encode_query(self, texts: list[str]) -> np.ndarray:
+        return self.local.encode_query(texts)
 
     def _start(self):
         os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")  # Ray's C++ core logs warnings as errors
@@ -72,9 +95,9 @@ class RayEmbedder:
                 logging.getLogger(name).setLevel(logging.ERROR)
         return ray
 
-    def encode(self, texts: list[str], *, progress: bool = False, bar=None) -> np.ndarray:
+    def encode_document(self, texts: list[str], *, progress: bool = False, bar=None) -> np.ndarray:
         if not texts:
-            return self.local.encode(texts)
+            return self.local.encode_document(texts)
         ray = self._start()
         rows = ray.data.from_items([{"row": i, "text": t} for i, t in enumerate(texts)], override_num_blocks=self.actors * 4)
         embedded = rows.map_batches(

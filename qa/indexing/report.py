@@ -49,6 +49,7 @@ class BuildReport:
     repairs: tuple[str, ...] = ()  # damage found in the index synced, and what was done about it
     tuning: Tuning | None = None  # how hybrid ranking mixes its runs on this corpus (None: not tuned)
     embedding: str = ""  # the model and precision: "all-MiniLM-L6-v2 at int8"
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per build stage (qa.timing.BUILD_STAGES)
 
     def to_dict(self) -> dict:
         """The report for machines (``qa index --json``)."""
@@ -69,6 +70,7 @@ class BuildReport:
             "repairs": list(self.repairs),
             "tuning": dataclasses.asdict(self.tuning) if self.tuning else None,
             "embedding": self.embedding,
+            "stages": self.stages,
         }
 
     def summary(self) -> str:
@@ -82,6 +84,8 @@ class BuildReport:
             line = f"Indexed {files} → {self.passages} passages in {self.seconds:.1f} s ({self.index_dir}){how}"
             if self.embedding:
                 line += f"\n  embedded with {self.embedding}"
+            if self.stages:
+                line += "\n  seconds: " + ", ".join(f"{name} {s:.1f}" for name, s in self.stages.items())
         if self.repairs:
             line += "\n" + "\n".join(f"repaired: {r}" for r in self.repairs)
         if self.tuning and self.written:

@@ -21,17 +21,13 @@ university did Homan Khalili study at?" finds the passage about him, which says 
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
-
-from ..text import tokenize
-from ..indexing.calibrate import best_similarity
-from ..indexing.index import Index
 from ..indexing.manifest import Calibration
 from ..passage import Hit
+from ..text import tokenize
+from .ranking import Searched
 from .sentences import states_asked_form
 from .subject import MARGIN
 
@@ -52,13 +48,14 @@ class Verdict:
 
 
 def decide(
-    index: Index, calibration: Calibration, query: str, vector: np.ndarray, hits: list[Hit], sources: Collection[str] | None,
+    calibration: Calibration, found: Searched, hits: list[Hit],
     *, gap: float | None = None, margin: float = MARGIN, floor: float | None = None,
 ) -> Verdict:
-    """Whether ``hits`` (found for ``query``, embedded as ``vector``) answer it (``gap``: the re-ranker's
-    question-over-subject logit gap on the best hit, None without one; ``floor``: the re-ranker's score
-    below which its best hit answers nothing, None without one)."""
-    confidence = best_similarity(index, vector, sources) - calibration.threshold
+    """Whether ``hits`` (ranked from what was ``found`` for the query) answer it (``gap``: the
+    re-ranker's question-over-subject logit gap on the best hit, None without one; ``floor``: the
+    re-ranker's score below which its best hit answers nothing, None without one)."""
+    query = found.text
+    confidence = (found.nearest or 0.0) - calibration.threshold
     if floor is not None and hits and hits[0].score < floor:
         return Verdict(False, round(confidence, 4), "not_found")
     wanted = set(tokenize([query])[0])
@@ -66,6 +63,6 @@ def decide(
     strong = confidence > STRONG * calibration.probe_sd
     if not (confidence > 0 and (shared or strong)):
         return Verdict(False, round(confidence, 4), "not_found")
-    stated = states_asked_form(query, [h.text for h in hits[:EVIDENCE_HITS]], index.bm25.idf)
+    stated = states_asked_form(query, [h.text for h in hits[:EVIDENCE_HITS]], found.idf)
     stated = stated and (gap is None or gap >= -margin)
     return Verdict(stated, round(confidence, 4), "answered" if stated else "related")

@@ -25,6 +25,10 @@ class Answer:
         if not self.outcome:  # built without one: what ``answered`` says
             object.__setattr__(self, "outcome", "answered" if self.answered else "not_found")
 
+    def retrieved(self) -> dict:
+        """What was searched and the hits (the API's ``/api/retrieve``, MCP's ``search_documents``)."""
+        return {"query": self.query, "reranked": self.reranked, "hits": [h.to_dict() for h in self.hits]}
+
     def to_dict(self) -> dict:
         return {
             "question": self.question,

@@ -1,5 +1,5 @@
-"""candidates: the passages worth scoring for a query -- the best ``depth`` by the vector store (dense)
-and the best ``depth`` by BM25, together -- each with both scores."""
+"""candidates: the passages worth scoring for a query -- the best ``depth`` by the vector store (the dense
+run) and the best ``depth`` by BM25 (the keyword run), together -- each with both scores."""
 
 from __future__ import annotations
 
@@ -13,27 +13,27 @@ __all__ = ["CANDIDATES", "dense", "gather", "keyword"]
 CANDIDATES = 1000  # per run, before fusion
 
 
-def gather(index: Index, query: Query, depth: int, allowed: np.ndarray | None = None, also: np.ndarray | None = None) -> Candidates:
-    """The union of the dense and BM25 top ``depth`` (and the positions ``also``), with both scores.
-    ``allowed``: only these passage positions (ascending)."""
-    rows = np.union1d(dense(index, query.vector, depth, allowed).rows, keyword(query.keyword, depth, allowed).rows)
-    if also is not None:
-        rows = np.union1d(also, rows)
-    return Candidates(rows, index.store.vectors(rows) @ query.vector, query.keyword[rows])
+def dense(index: Index, query: Query, depth: int, allowed: np.ndarray | None = None) -> Ranking:
+    """The ``depth`` passages nearest the query's vector: the store's search, or an exact one over ``allowed``."""
+    return Ranking(*index.dense(query.vector, depth, allowed))
 
 
-def dense(index: Index, vector: np.ndarray, depth: int, allowed: np.ndarray | None = None) -> Ranking:
-    """The ``depth`` passages nearest ``vector``: the store's search, or an exact one over ``allowed``."""
-    if allowed is not None:
-        scores = index.store.vectors(allowed) @ vector
-        best = top_ids(scores, depth)
-        return Ranking(allowed[best], scores[best])
-    scores, rows = index.store.search(vector, depth)
-    found = rows[0] >= 0
-    return Ranking(rows[0][found], scores[0][found])
-
-
-def keyword(scores: np.ndarray, depth: int, allowed: np.ndarray | None = None) -> Ranking:
-    """The ``depth`` passages BM25 scores highest (``scores``: one per passage)."""
+def keyword(index: Index, query: Query, depth: int, allowed: np.ndarray | None = None) -> Ranking:
+    """The ``depth`` passages BM25 scores highest for the query (``allowed``: only these positions, ascending)."""
+    scores = query.keyword
     best = top_ids(scores, depth) if allowed is None else allowed[top_ids(scores[allowed], depth)]
     return Ranking(best, scores[best])
+
+
+def gather(
+    index: Index, query: Query, depth: int, allowed: np.ndarray | None = None, also: np.ndarray | None = None,
+    *, runs=(dense, keyword),
+) -> Candidates:  # fmt: skip
+    """The union of each run's top ``depth`` (and the positions ``also``), with both scores.
+    ``allowed``: only these passage positions (ascending); ``runs``: the dense and the keyword run."""
+    by_vector, by_words = (run(index, query, depth, allowed) for run in runs)
+    rows = np.union1d(by_vector.rows, by_words.rows)
+    if also is not None:
+        rows = np.union1d(also, rows)
+    nearest = float(by_vector.scores.max()) if by_vector.scores.size else 0.0
+    return Candidates(rows, index.similarity(query.vector, rows), query.keyword[rows], nearest)

@@ -8,13 +8,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
+from collections.abc import Mapping
 
 import numpy as np
 
-from ..text import content_words
-from ..text import sentence_spans
 from ..passage import Hit, Passage
+from ..text import content_words, sentence_spans
 from .cross_encoder_model import CrossEncoder
+from .rerank import Reranker
 from .subject import subject
 
 __all__ = ["DEPTH", "WINDOW", "CrossEncoderRerank"]
@@ -32,7 +33,7 @@ def _probability(logit: float) -> float:
     return round(float(1.0 / (1.0 + np.exp(-logit))), 6)
 
 
-class CrossEncoderRerank:
+class CrossEncoderRerank(Reranker):
     """The re-ranking stage: the best ``depth`` passages of the first stage in the order the cross-encoder
     puts them, each hit's score its probability of answering (the logit's sigmoid). It reads a passage's
     title and section path (``title``), then its text -- of a text longer than ``window`` tokens, the
@@ -40,6 +41,8 @@ class CrossEncoderRerank:
     tokens (0: the whole text, cut at 512)."""
 
     name = "cross-encoder"
+    judges_sentences = True
+    tests_subject = True
     floor = _probability(FLOOR_LOGIT)  # a best hit below it answers nothing (qa.retrieval.abstain)
 
     def __init__(self, depth: int | None = None, window: int = WINDOW, *, title: bool = True, model: CrossEncoder | None = None, idf=None):
@@ -56,16 +59,16 @@ class CrossEncoderRerank:
 
     def for_index(self, index) -> CrossEncoderRerank:
         """This re-ranker, weighing words by their rarity in ``index`` when it picks a window."""
-        return CrossEncoderRerank(self.depth, self.window, title=self.title, model=self.model, idf=index.bm25.idf)
+        return CrossEncoderRerank(self.depth, self.window, title=self.title, model=self.model, idf=index.idf)
 
     def warm_up(self) -> None:
         self.model.warm_up()
 
-    def rerank(self, question: str, hits: list[Hit]) -> list[Hit]:
+    def rerank(self, question: str, hits: list[Hit], idf: Mapping[str, float] | None = None) -> list[Hit]:
         head, rest = hits[: self.depth], hits[self.depth :]
         if not head:
             return hits
-        logits = self.model.score(question, [self.read(question, h.passage) for h in head])
+        logits = self.model.score(question, [self.read(question, h.passage, idf) for h in head])
         order = sorted(range(len(head)), key=lambda i: (-logits[i], i))
         ranked = [dataclasses.replace(head[i], score=_probability(logits[i])) for i in order]
         floor = ranked[-1].score  # passages it did not read stay below the ones it did, in their order
@@ -83,7 +86,7 @@ class CrossEncoderRerank:
         paired = self.model.score(question, [head + (texts[i - 1] + " " if i else "") + t for i, t in enumerate(texts)])
         return alone + paired
 
-    def subject_gap(self, question: str, asked: str, passage: Passage) -> float | None:
+    def subject_gap(self, question: str, asked: str, passage: Passage, idf: Mapping[str, float] | None = None) -> float | None:
         """How much better ``passage`` answers ``question`` than it matches the names ``asked`` mentions
         (:func:`.subject.subject`; None when it names nothing): far below zero, the passage is about what
         was asked about but does not say what was asked. ``asked`` is the question as the user wrote it:
@@ -93,12 +96,13 @@ class CrossEncoderRerank:
         name = subject(asked)
         if name is None:
             return None
-        read = self.read(question, passage)
+        read = self.read(question, passage, idf)
         return float(self.model.score(question, [read])[0] - self.model.score(name, [read])[0])
 
-    def read(self, question: str, passage: Passage) -> str:
-        """What the cross-encoder reads of ``passage`` for ``question`` (see the class docstring)."""
-        return self._head(passage) + self.window_of(question, passage.text)
+    def read(self, question: str, passage: Passage, idf: Mapping[str, float] | None = None) -> str:
+        """What the cross-encoder reads of ``passage`` for ``question`` (see the class docstring; ``idf``:
+        the rarity of the question's content words, when the caller has it)."""
+        return self._head(passage) + self.window_of(question, passage.text, idf)
 
     def _head(self, passage: Passage) -> str:
         """The title and section path read before a passage's text (their first ``HEAD_TOKENS`` tokens)."""
@@ -108,7 +112,7 @@ class CrossEncoderRerank:
         offsets = self.model.offsets(head)
         return (head if len(offsets) <= HEAD_TOKENS else head[: offsets[HEAD_TOKENS - 1][1]]) + "\n"
 
-    def window_of(self, question: str, text: str) -> str:
+    def window_of(self, question: str, text: str, idf: Mapping[str, float] | None = None) -> str:
         """The part of ``text`` read for ``question``: all of it, or a window (see the class docstring)."""
         if not self.window:
             return text
@@ -118,8 +122,11 @@ class CrossEncoderRerank:
         spans = sentence_spans(text) or [(0, len(text))]
         starts = np.array([s for s, _ in offsets])
         tokens = [int(np.searchsorted(starts, e) - np.searchsorted(starts, s)) for s, e in spans]
-        wanted = sorted(set(content_words([question])[0]))
-        weight = self._idf(wanted) if self._idf is not None else dict.fromkeys(wanted, 1.0)
+        if idf is not None:
+            weight = idf
+        else:
+            wanted = sorted(set(content_words([question])[0]))
+            weight = self._idf(wanted) if self._idf is not None else dict.fromkeys(wanted, 1.0)
         shares = [sum(weight[w] for w in set(words) if w in weight) for words in content_words([text[s:e] for s, e in spans])]
         lo = hi = int(np.argmax(shares))
         used = tokens[lo]

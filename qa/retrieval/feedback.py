@@ -48,9 +48,9 @@ def expand(index: Index, text: str, query: Query, first: Ranking, searched: int)
     if n == 0:
         return None
     top = first.top_rows(n)
-    vector = rocchio(query.vector, index.store.vectors(top))
-    terms = rm3_terms(tokenize([text])[0], tokenize([index.passages[i].search_text for i in top]))
-    return Query(vector, index.bm25.weighted_scores(terms))
+    vector = rocchio(query.vector, index.vectors(top))
+    terms = rm3_terms(tokenize([text])[0], tokenize([index.passage(int(i)).search_text for i in top]))
+    return Query(vector, index.keyword_weighted(terms))
 
 
 def feedback_docs(corpus_size: int) -> int:

@@ -34,8 +34,8 @@ def cached_retriever(index_dir: str | os.PathLike | None = None) -> Retriever:
         cached = _loaded.get(path)
         if cached is None or cached[0] != stamp:
             index = load_index(path)
-            if cached is not None and cached[1].index.embedder.model_id == index.embedder.model_id:
-                index.embedder = cached[1].index.embedder  # keep the model already in memory
+            if cached is not None:
+                index = index.sharing_model(cached[1].index)  # keep the model already in memory
             _loaded[path] = (stamp, Retriever(index))
         return _loaded[path][1]
 

@@ -2,9 +2,12 @@
 
     follow-up → candidates (dense, BM25) → fuse → feedback → settle → rerank → highlight → abstain
 
-each a function or object of its own module with typed values between them (:mod:`.ranking`), held in
-:class:`Stages` so any one can be replaced (``Retriever(index, stages=replace(Stages(), ...))``) or, for the
-re-ranker, chosen by configuration (``$QA_RERANK``, see :mod:`.rerank`; the cross-encoder by default).
+each a function or object of its own module, typed by a contract of :mod:`.stages`, with typed values
+between them (:mod:`.ranking`), held in :class:`Stages` so any one can be replaced
+(``Retriever(index, stages=replace(Stages(), ...))``) or, for the re-ranker, chosen by configuration
+(``$QA_RERANK``, see :mod:`.rerank`; the cross-encoder by default). What ranking found for the question
+(its vector, its words' rarity, the passages allowed, the best similarity: :class:`~.ranking.Searched`)
+travels on to re-ranking, highlights and abstention: nothing is embedded, tokenised or searched twice.
 Settle is skipped when the re-ranker reads at least the passages settle would reorder: it would only
 shuffle what the cross-encoder reorders anyway. ``qa.retrieve``, ``qa.ask``, the CLI, the HTTP API and
 the chat all run :meth:`Retriever.run`.
@@ -14,44 +17,29 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from collections.abc import Collection
 
 import numpy as np
 
-from ..errors import QAError
-from ..text import content_words
 from ..indexing.calibrate import calibrate
 from ..indexing.embed import VectorCache
 from ..indexing.folder import load_index
 from ..indexing.index import Index
 from ..indexing.manifest import Calibration, Tuning
-from ..text import sentence_spans
 from ..passage import Highlight, Hit
-from . import abstain, candidates, feedback, followup, fuse, highlight, settle, subject
+from ..text import content_words, sentence_spans
+from . import candidates, followup, fuse, highlight, settle, subject
 from .answer import Answer
-from .ranking import Query, Ranking
+from .ranking import Query, Ranking, Searched
 from .request import Mode, Request
-from .rerank import NoRerank, Reranker, reranker, reranker_name
-from .timing import stage
+from .rerank import NoRerank, Reranker, reranker
+from .stages import Stages
+from ..timing import stage
 
 __all__ = ["Retriever", "Stages"]
 
 DEFAULT_TUNING = Tuning(fuse.DENSE_WEIGHT, "defaults (not measured)")
 VECTOR_CACHE = 10_000  # recent question and sentence vectors kept per index (~15 MB at 384-d)
-
-
-@dataclass(frozen=True)
-class Stages:
-    gather: Callable = candidates.gather  # (index, query, depth, allowed, also) → Candidates
-    fuse: Callable = fuse.fuse  # (Candidates, dense weight) → Ranking
-    feedback: Callable = feedback.expand  # (index, text, query, first ranking, searched) → Query | None
-    settle: Callable = settle.settle  # (text, vector, ranking, passages, embed, idf) → Ranking
-    rerank: Reranker | str | None = None  # None: $QA_RERANK, else none
-    highlight: Callable = highlight.highlights  # (text, vector, passages, embed, idf) → [Highlight]
-    abstain: Callable = abstain.decide  # (index, calibration, text, vector, hits, sources, gap=, floor=) → Verdict
-    resolve: Callable = followup.resolve  # (question, history) → what to search
-    merge: Callable = followup.merge  # (with topic, alone, k) → the follow-up's ranking
 
 
 class Retriever:
@@ -60,14 +48,12 @@ class Retriever:
     def __init__(self, index: Index, *, stages: Stages | None = None, rerank: Reranker | str | None = None):
         self.index = index
         self.stages = stages or Stages()
-        made = reranker(rerank if rerank is not None else self.stages.rerank)
-        bind = getattr(made, "for_index", None)
-        self.reranker: Reranker = bind(index) if callable(bind) else made
-        self.rerank_name = reranker_name(self.reranker)
+        self.reranker: Reranker = reranker(rerank if rerank is not None else self.stages.rerank).for_index(index)
+        self.rerank_name = self.reranker.name or type(self.reranker).__name__
         self.reranks = not isinstance(self.reranker, NoRerank)
         # Questions and highlight sentences, embedded once while they keep coming back.
         self.recent = VectorCache(VECTOR_CACHE)
-        self._calibration = index.manifest.abstain
+        self._calibration = index.calibration
         self._subject_check: subject.SubjectCheck | None = None
 
     @classmethod
@@ -92,20 +78,18 @@ class Retriever:
         """The answer to a checked request: every stage, in order."""
         s, k = self.stages, request.k
         query = s.resolve(request.question, list(request.history))
-        hits = self.search(query, max(k, self.reranker.depth), request.mode, request.sources, alone=request.question)[:k]
-        vector = self.embed_query(query)
+        found, hits = self.found(query, max(k, self.reranker.depth), request.mode, request.sources, alone=request.question)
+        hits = hits[:k]
         with stage("highlight"):
             # The answer's sentence by the re-ranker when it can judge sentences (unless the highlight stage
             # was replaced); the others', and all without it, by the highlight stage.
-            judge = getattr(self.reranker, "sentence_scores", None)
-            judged = [self._judged(hits[0].passage, query, judge)] if hits and callable(judge) and s.highlight is highlight.highlights else []
+            judged = [self._judged(hits[0].passage, query)] if hits and self.reranker.judges_sentences and s.highlight is highlight.highlights else []
             rest = [h.passage for h in hits[len(judged) :]]
-            marks = judged + (s.highlight(query, vector, rest, self.embed, self.idf(query)) if rest else [])
+            marks = judged + (s.highlight(query, found.vector, rest, self.embed, found.idf) if rest else [])
             hits = [dataclasses.replace(h, highlight=m) for h, m in zip(hits, marks)]
         with stage("abstain"):
-            gap = self.subject_gap(query, request.question, hits)
-            floor = getattr(self.reranker, "floor", None)
-            verdict = s.abstain(self.index, self.calibration, query, vector, hits, request.sources, gap=gap, floor=floor)
+            gap = self.subject_gap(query, request.question, hits, found.idf)
+            verdict = s.abstain(self.calibration, found, hits, gap=gap, floor=self.reranker.floor)
         return Answer(request.question, query, verdict.answered, hits, verdict.confidence, verdict.outcome, self.reranks)
 
     def search(self, query: str, depth: int, mode: Mode = "hybrid", sources: Collection[str] | None = None,
@@ -113,81 +97,94 @@ class Retriever:
         """The ``depth`` best passages for ``query``, ranked and re-ranked, without highlights. ``alone``:
         the question as asked, when ``query`` is it with the conversation's topic (a follow-up): both are
         ranked and the rankings merged."""
+        return self.found(query, depth, mode, sources, alone=alone)[1]
+
+    def found(self, query: str, depth: int, mode: Mode = "hybrid", sources: Collection[str] | None = None,
+              *, alone: str | None = None) -> tuple[Searched, list[Hit]]:  # fmt: skip
+        """:meth:`search`, with what ranking ``query`` found."""
         s, settles = self.stages, self.reranker.depth < settle.SETTLE_DEPTH
+        allowed = self.index.allowed(sources)
         if alone is None or query == alone:
-            ranked = self.rank(query, depth, mode, sources, settles=settles)
+            found = self.rank(query, depth, mode, allowed=allowed, settles=settles)
+            ranked = found.top(depth)
         else:
             wide = max(depth, followup.FOLLOWUP_DEPTH)
-            with_topic = self.rank(query, wide, mode, sources, settles=settles)
-            ranked = s.merge(with_topic, self.rank(alone, wide, mode, sources, settles=settles), depth)
-        hits = [Hit(self.index.passages[i], score) for i, score in ranked]
+            found = self.rank(query, wide, mode, allowed=allowed, settles=settles)
+            ranked = s.merge(found.top(wide), self.rank(alone, wide, mode, allowed=allowed, settles=settles).top(wide), depth)
+        hits = [Hit(self.index.passage(i), score) for i, score in ranked]
         with stage("rerank"):
-            return self.reranker.rerank(query, hits)
+            return found, self.reranker.rerank(query, hits, found.idf)
 
     def rank(self, text: str, k: int, mode: Mode = "hybrid", sources: Collection[str] | None = None,
-             *, settles: bool = True) -> list[tuple[int, float]]:  # fmt: skip
-        """(passage position, score) of the ``k`` best passages for ``text``, best first; only passages of
-        the files in ``sources`` when given. The ranking stages, without re-ranking, highlights or
-        abstention (``settles``: False skips the settle stage)."""
+             *, allowed: np.ndarray | None = None, settles: bool = True) -> Searched:  # fmt: skip
+        """What ranking ``text`` finds: its ``k`` best passages (``.top(k)``: (position, score), best
+        first), only passages of the files in ``sources`` (or at the positions ``allowed``) when given.
+        The ranking stages, without re-ranking, highlights or abstention (``settles``: False skips the
+        settle stage)."""
         index, s = self.index, self.stages
-        allowed = index.positions_of(sources) if sources is not None else None
+        if allowed is None:
+            allowed = index.allowed(sources)
+        vector = self.embed_query(text)
+        idf = index.idf(content_words([text])[0])
+        nothing = Ranking(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
         if not len(index) or (allowed is not None and not allowed.size):
-            return []
+            return Searched(text, vector, idf, allowed, nothing, 0.0)
+        searched = len(index) if allowed is None else len(allowed)
         if mode == "bm25":
             with stage("bm25"):
-                return candidates.keyword(index.bm25.scores(text), k, allowed).top(k)
-        vector = self.embed_query(text)
+                ranking = s.keyword(index, Query(vector, index.keyword(text)), k, allowed)
+            with stage("vectors"):  # abstention's best similarity: no vector search ran
+                nearest = index.best_similarity(vector, allowed)
+            return Searched(text, vector, idf, allowed, ranking, nearest)
         if mode == "dense":
             with stage("vectors"):
-                return candidates.dense(index, vector, k, allowed).top(k)
-        searched = len(index) if allowed is None else len(allowed)
+                ranking = s.dense(index, Query(vector, None), k, allowed)
+            return Searched(text, vector, idf, allowed, ranking, float(ranking.scores.max()) if ranking.scores.size else 0.0)
         depth = min(searched, max(candidates.CANDIDATES, k))
+        runs = (s.dense, s.keyword)
         with stage("bm25"):
-            query = Query(vector, index.bm25.scores(text))
-        with stage("vectors"):  # the store's search, and both scores of every candidate
-            found = s.gather(index, query, depth, allowed)
+            query = Query(vector, index.keyword(text))
+        with stage("vectors"):  # both runs, and both scores of every candidate
+            found = s.gather(index, query, depth, allowed, runs=runs)
         weight = self.tuning.dense_weight
         with stage("fuse"):
-            ranking: Ranking = s.fuse(found, weight)
+            ranking = s.fuse(found, weight)
         with stage("feedback"):  # the expanded query's second round, gathered and fused
             expanded = s.feedback(index, text, query, ranking, searched)
             if expanded is not None:
-                ranking = s.fuse(s.gather(index, expanded, depth, allowed, also=found.rows), weight)
+                ranking = s.fuse(s.gather(index, expanded, depth, allowed, also=found.rows, runs=runs), weight)
         if settles:
             with stage("settle"):
-                ranking = s.settle(text, vector, ranking, index.passages, self.embed, self.idf(text))
-        return ranking.top(k)
+                ranking = s.settle(text, vector, ranking, index.passages, self.embed, idf)
+        return Searched(text, vector, idf, allowed, ranking, found.nearest)
 
     # --- what the stages share ------------------------------------------------------------------------
 
-    @staticmethod
-    def _judged(passage, question: str, judge) -> Highlight:
+    def _judged(self, passage, question: str) -> Highlight:
         """``passage``'s highlight from the re-ranker's scores of its sentences (one sentence: itself)."""
         spans = sentence_spans(passage.text) or [(0, len(passage.text))]
-        return highlight.pick(passage, spans, judge(question, passage, spans) if len(spans) > 1 else np.zeros(1))
+        scores = self.reranker.sentence_scores(question, passage, spans) if len(spans) > 1 else np.zeros(1)
+        return highlight.pick(passage, spans, scores)
 
-    def subject_gap(self, query: str, asked: str, hits: list[Hit]) -> float | None:
+    def subject_gap(self, query: str, asked: str, hits: list[Hit], idf=None) -> float | None:
         """The re-ranker's question-over-subject gap on the best hit (:mod:`.subject`), when it has one and
         the test works on this index (tried on its own names once, on first use)."""
-        gap = getattr(self.reranker, "subject_gap", None)
-        if not hits or not callable(gap) or not self._subject_tried(gap).on:
+        if not hits or not self._subject_tried().on:
             return None
-        return gap(query, asked, hits[0].passage)
+        return self.reranker.subject_gap(query, asked, hits[0].passage, idf)
 
-    def _subject_tried(self, gap) -> subject.SubjectCheck:
+    def _subject_tried(self) -> subject.SubjectCheck:
         if self._subject_check is None:
-            self._subject_check = subject.check(self.index.passages, gap)
+            tests = self.reranker.tests_subject
+            self._subject_check = subject.check(self.index.passages, self.reranker.subject_gap) if tests else subject.SubjectCheck(False)
         return self._subject_check
 
     def warm_up(self) -> None:
-        """Load the models and try the subject test now, not when the first question waits for them."""
-        self.index.embedder.model
-        warm = getattr(self.reranker, "warm_up", None)
-        if callable(warm):
-            warm()
-        gap = getattr(self.reranker, "subject_gap", None)
-        if callable(gap):
-            self._subject_tried(gap)
+        """Load the models, calibrate and try the subject test now, not when the first question waits."""
+        self.index.warm_up()
+        self.reranker.warm_up()
+        self.calibration
+        self._subject_tried()
 
     @property
     def calibration(self) -> Calibration:
@@ -199,21 +196,12 @@ class Retriever:
     @property
     def tuning(self) -> Tuning:
         """How fusion mixes the two runs on this corpus (measured when it was indexed; else defaults)."""
-        return self.index.manifest.tuning or DEFAULT_TUNING
-
-    def idf(self, text: str) -> dict[str, float]:
-        """How rare each of ``text``'s words is in the index (what the sentence stages weigh them by)."""
-        return self.index.bm25.idf(content_words([text])[0])
+        return self.index.tuning or DEFAULT_TUNING
 
     def embed_query(self, text: str) -> np.ndarray:
-        if self.index.embedder.dimension != self.index.store.dimension:
-            raise QAError(
-                f"model {self.index.embedder.model_id!r} makes {self.index.embedder.dimension}-d vectors but the "
-                f"index holds {self.index.store.dimension}-d ones; re-index with 'qa index'"
-            )
         with stage("embed"):
-            return self.embed([text])[0]
+            return self.recent.encode([text], self.index.encode_query, "query")[0]
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        """Vectors for texts that are not passages of the index (questions, sentences), kept a while."""
-        return self.recent.encode(texts, self.index.embedder)
+        """Vectors for texts that are not passages of the index (sentences), kept a while."""
+        return self.recent.encode(texts, self.index.encode_document, "document")

@@ -1,13 +1,17 @@
-"""The values passed between the ranking stages: the :class:`Query` searched, the :class:`Candidates`
-gathered for it, and a :class:`Ranking` of them."""
+"""The values passed between the stages: the :class:`Query` searched, the :class:`Candidates` gathered
+for it, a :class:`Ranking` of them, and :class:`Searched` -- what ranking one text found, which travels on
+to re-ranking, highlights and abstention so that nothing is embedded, tokenised or searched twice."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Candidates", "Query", "Ranking", "top_ids"]
+from ..indexing.index import top_ids
+
+__all__ = ["Candidates", "Query", "Ranking", "Searched", "top_ids"]
 
 
 @dataclass(frozen=True)
@@ -15,7 +19,7 @@ class Query:
     """What one ranking searches for: the query vector, and BM25's score of every passage."""
 
     vector: np.ndarray
-    keyword: np.ndarray  # BM25 score per passage position
+    keyword: np.ndarray | None  # BM25 score per passage position (None: not asked for, dense mode)
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,7 @@ class Candidates:
     rows: np.ndarray
     dense: np.ndarray
     keyword: np.ndarray
+    nearest: float = 0.0  # the best cosine similarity of any passage searched (the dense run's first)
 
 
 @dataclass(frozen=True)
@@ -43,10 +48,18 @@ class Ranking:
         return self.rows[top_ids(self.scores, n)]
 
 
-def top_ids(scores: np.ndarray, n: int) -> np.ndarray:
-    """Positions of the ``n`` highest scores, best first (stable for ties)."""
-    n = min(n, len(scores))
-    if n <= 0:
-        return np.zeros(0, dtype=np.int64)
-    part = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
-    return part[np.lexsort((part, -scores[part]))]
+@dataclass(frozen=True)
+class Searched:
+    """What ranking ``text`` found: its vector, its words' rarity, the passages it was allowed, every
+    candidate with its final score, and the best cosine similarity of any allowed passage (None when no
+    vector search ran: BM25 mode)."""
+
+    text: str
+    vector: np.ndarray
+    idf: Mapping[str, float]  # rarity of text's content words (qa.text.content_words) in the index
+    allowed: np.ndarray | None  # the passage positions searched (None: all)
+    ranking: Ranking
+    nearest: float | None = None
+
+    def top(self, n: int) -> list[tuple[int, float]]:
+        return self.ranking.top(n)

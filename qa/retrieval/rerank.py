@@ -1,11 +1,14 @@
 """rerank: the stage that reorders the best passages before they are highlighted -- by default the
-cross-encoder (:mod:`.cross_encoder`), which reads the question and each passage together. A re-ranker is
-any object with ``depth`` (how many of the best passages it wants to see; 0: just the ``k`` asked for)
-and ``rerank(question, hits) -> hits``; optionally ``for_index(index)`` (a copy bound to an index),
-``warm_up()`` (load what it needs now, not on the first question), ``name``, ``sentence_scores(question,
-passage, spans)`` (it picks the answer's sentence) and ``subject_gap(question, asked, passage)`` (it tells
-a passage about what was asked about from one that says what was asked: :mod:`.subject`) and ``floor``
-(a best hit scoring below it answers nothing: the question is not found).
+cross-encoder (:mod:`.cross_encoder`), which reads the question and each passage together.
+
+A re-ranker is a :class:`Reranker`: ``depth`` (how many of the best passages it wants to see; 0: just the
+``k`` asked for) and ``rerank(question, hits, idf)``. What else it can do it declares by overriding the
+base's defaults: ``for_index(index)`` (a copy bound to an index), ``warm_up()`` (load what it needs now),
+``name``, ``judges_sentences`` with ``sentence_scores(question, passage, spans)`` (it picks the answer's
+sentence), ``subject_gap(question, asked, passage, idf)`` (it tells a passage about what was asked about
+from one that says what was asked: :mod:`.subject`) and ``floor`` (a best hit scoring below it answers
+nothing: the question is not found). An object that only has ``depth`` and ``rerank(question, hits)`` --
+one written outside qa -- is wrapped in one (:class:`Plugged`).
 
 It is chosen by configuration: ``$QA_RERANK`` (or ``Retriever(index, rerank=...)``) names one in
 :data:`RERANKERS` (``none`` answers without re-ranking), or any importable ``module:attribute`` that is a
@@ -17,27 +20,59 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import Protocol
+from collections.abc import Mapping
 
-from ..passage import Hit
+import numpy as np
 
-__all__ = ["DEFAULT", "RERANKERS", "NoRerank", "Reranker", "reranker", "reranker_name"]
+from ..passage import Hit, Passage
 
-
-class Reranker(Protocol):
-    depth: int
-
-    def rerank(self, question: str, hits: list[Hit]) -> list[Hit]:
-        """``hits`` (best first, not yet highlighted) in the order they should be shown."""
-        ...
+__all__ = ["DEFAULT", "RERANKERS", "NoRerank", "Plugged", "Reranker", "reranker"]
 
 
-class NoRerank:
-    depth = 0
+class Reranker:
+    """The re-ranking stage's contract, with what a re-ranker need not do answered by default."""
+
+    depth: int = 0
+    name: str = ""
+    floor: float | None = None  # a best hit scoring below this answers nothing (None: no such score)
+    judges_sentences: bool = False  # whether sentence_scores works
+    tests_subject: bool = False  # whether subject_gap gives a gap (else always None)
+
+    def rerank(self, question: str, hits: list[Hit], idf: Mapping[str, float] | None = None) -> list[Hit]:
+        """``hits`` (best first, not yet highlighted) in the order they should be shown (``idf``: the
+        rarity of the question's content words in the index, as ranking found it)."""
+        raise NotImplementedError
+
+    def for_index(self, index) -> Reranker:
+        return self
+
+    def warm_up(self) -> None:
+        pass
+
+    def sentence_scores(self, question: str, passage: Passage, spans: list[tuple[int, int]]) -> np.ndarray:
+        raise NotImplementedError
+
+    def subject_gap(self, question: str, asked: str, passage: Passage, idf: Mapping[str, float] | None = None) -> float | None:
+        return None
+
+
+class NoRerank(Reranker):
     name = "none"
 
-    def rerank(self, question: str, hits: list[Hit]) -> list[Hit]:
+    def rerank(self, question: str, hits: list[Hit], idf: Mapping[str, float] | None = None) -> list[Hit]:
         return hits
+
+
+class Plugged(Reranker):
+    """A re-ranker written outside qa: an object with ``depth`` and ``rerank(question, hits)``."""
+
+    def __init__(self, made) -> None:
+        self.made = made
+        self.depth = made.depth
+        self.name = str(getattr(made, "name", None) or type(made).__name__)
+
+    def rerank(self, question: str, hits: list[Hit], idf: Mapping[str, float] | None = None) -> list[Hit]:
+        return self.made.rerank(question, hits)
 
 
 RERANKERS: dict[str, str] = {
@@ -47,15 +82,10 @@ RERANKERS: dict[str, str] = {
 DEFAULT = "cross-encoder"
 
 
-def reranker_name(made: Reranker) -> str:
-    """What a re-ranker is called (``none`` for none): its ``name``, else its class."""
-    return str(getattr(made, "name", None) or type(made).__name__)
-
-
-def reranker(setting: str | Reranker | None = None) -> Reranker:
+def reranker(setting: str | object | None = None) -> Reranker:
     """The re-ranker a setting names (default ``$QA_RERANK``, else the cross-encoder)."""
     if setting is not None and not isinstance(setting, str):
-        return setting
+        return _checked(setting, type(setting).__name__)
     name = (setting or os.environ.get("QA_RERANK") or DEFAULT).strip()
     target = RERANKERS.get(name, name)
     module, _, attribute = target.partition(":")
@@ -71,6 +101,12 @@ def reranker(setting: str | Reranker | None = None) -> Reranker:
             made = found()
         except TypeError as e:
             raise ValueError(f"cannot make re-ranker {name!r}: {e}") from None
+    return _checked(made, name)
+
+
+def _checked(made: object, name: str) -> Reranker:
+    if isinstance(made, Reranker):
+        return made
     if not callable(getattr(made, "rerank", None)) or not isinstance(getattr(made, "depth", None), int):
         raise ValueError(f"re-ranker {name!r} needs a rerank(question, hits) method and an integer depth")
-    return made
+    return Plugged(made)

@@ -17,13 +17,12 @@ best one holds what is asked.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
 import numpy as np
 
-from ..text import content_words
-from ..text import sentence_spans
+from ..text import content_words, sentence_spans
 from ..passage import Passage
 
 __all__ = ["CUE_BONUS", "WORD_WEIGHT", "Form", "Sentences", "asked_form", "holds_form", "states_asked_form", "score_sentences", "without_cue"]
@@ -97,7 +96,7 @@ def score_sentences(
     question_vector: np.ndarray,
     sentences: Sequence[str],
     vectors: np.ndarray,
-    idf: dict[str, float],
+    idf: Mapping[str, float],
     word_weight: float = WORD_WEIGHT,
 ) -> np.ndarray:
     """One score per sentence (see the module's docstring); ``vectors``: the sentences embedded, ``idf``:
@@ -114,15 +113,16 @@ def score_sentences(
     return scores
 
 
-def states_asked_form(question: str, texts: Sequence[str], idf: Callable[[list[str]], dict[str, float]]) -> bool:
+def states_asked_form(question: str, texts: Sequence[str], idf: Mapping[str, float]) -> bool:
     """Whether a sentence of ``texts`` holds what ``question`` asks for (a date, an age, a number) *and*
-    at least ``SUBJECT_SHARE`` of what it asks about (its other words, weighted by rarity: ``idf``), so a
+    at least ``SUBJECT_SHARE`` of what it asks about (its other words, weighted by rarity: ``idf``, of the
+    question's content words, which hold them), so a
     "31-year-old" elsewhere does not answer "How old is Sharona?". True when it asks for no such form."""
     form = asked_form(question)
     if form is None:
         return True
     subject = set(content_words([without_cue(question)])[0])
-    weights = idf(sorted(subject))
+    weights = {w: idf.get(w, 0.0) for w in subject}
     total = sum(weights.values())
     for text in texts:
         for s, e in sentence_spans(text) or [(0, len(text))]:
@@ -144,7 +144,7 @@ class Sentences:
         question_vector: np.ndarray,
         passages: Sequence[Passage],
         encode: Callable[[list[str]], np.ndarray],
-        idf: dict[str, float],
+        idf: Mapping[str, float],
         word_weight: float = WORD_WEIGHT,
     ):
         self.spans = [sentence_spans(p.text) or [(0, len(p.text))] for p in passages]

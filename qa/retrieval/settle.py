@@ -18,7 +18,7 @@ all, 0.8194 none; squad2-dev-public (all but 8 of 2,828 questions) keeps answer@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -45,9 +45,9 @@ def settle(
     question: str,
     question_vector: np.ndarray,
     ranking: Ranking,
-    passages: list[Passage],
+    passages: Sequence[Passage],
     encode: Callable[[list[str]], np.ndarray],
-    idf: dict[str, float],
+    idf: Mapping[str, float],
 ) -> Ranking:
     """``ranking`` with its top ``SETTLE_DEPTH`` rescored by their best sentence (``passages``: the
     index's, by position); a keyword query's ranking is left as it is."""

@@ -19,9 +19,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..text import content_words
-from ..text import sentence_spans
 from ..passage import Passage
+from ..text import content_words, sentence_spans
 
 __all__ = ["MARGIN", "SubjectCheck", "check", "subject"]
 

@@ -32,7 +32,7 @@ import random
 
 import numpy as np
 
-from ..indexing.assemble import assemble_index, keyword_index
+from ..indexing.assemble import assemble_index
 from ..indexing.index import Index
 from ..indexing.manifest import TITLE_WEIGHTS, Tuning
 from ..text import sentence_spans
@@ -72,18 +72,18 @@ def tune(index: Index, *, queries: int = QUERIES, seed: int = 0) -> Tuning:
     asked = [(where[position], question) for position, question, _ in found]
     # The first round of hybrid ranking (Retriever.rank without feedback and settle): BM25 of each title
     # weight over the sample, candidates gathered once per question and BM25, fused at each weight.
-    vectors = copy.embedder.encode([q for _, q in asked])
+    vectors = copy.encode_query([q for _, q in asked])
     depth = min(len(copy), CANDIDATES)
     titled = any(p.context for p in sample)
     # the copy's own BM25 reads titles as the default does; the other weights get one each
-    bm25s = {t: copy.bm25 if t == DEFAULT.title_weight else keyword_index(sample, t)
-             for t in (TITLE_WEIGHTS if titled else (DEFAULT.title_weight,))}  # fmt: skip
-    gathered = {t: [gather(copy, Query(v, bm25.scores(q)), depth) for (_, q), v in zip(asked, vectors)] for t, bm25 in bm25s.items()}
+    copies = {t: copy if t == DEFAULT.title_weight else copy.with_title_weight(t)
+              for t in (TITLE_WEIGHTS if titled else (DEFAULT.title_weight,))}  # fmt: skip
+    gathered = {t: [gather(c, Query(v, c.keyword(q)), depth) for (_, q), v in zip(asked, vectors)] for t, c in copies.items()}
 
     def gains(title_weight: int, weight: float) -> np.ndarray:
         return np.array([_ndcg(src, fuse(c, weight).top_rows(10)) for (src, _), c in zip(asked, gathered[title_weight])])
 
-    by_title = {t: gains(t, DENSE_WEIGHT) for t in bm25s}
+    by_title = {t: gains(t, DENSE_WEIGHT) for t in copies}
     title = _choose(by_title, DEFAULT.title_weight)
     by_weight = {w: gains(title, w) for w in WEIGHTS}
     return Tuning(

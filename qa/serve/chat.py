@@ -19,13 +19,14 @@ import re
 from pathlib import Path
 
 from ..config import find_index_dir
-from ..errors import MAX_HISTORY, MAX_QUESTION, BlankQuestion, QAError
+from ..errors import QAError
 from ..indexing.index import Index
 from ..passage import Hit
 from ..readers import FORMATS
 from ..retrieval.answer import Answer
 from ..retrieval.oneshot import cached_retriever
 from ..retrieval.pipeline import Retriever
+from ..retrieval.request import MAX_HISTORY, MAX_QUESTION, BlankQuestion
 from .indexer import DEFAULT_MAX_UPLOAD_MB, Indexer, safe_name
 from .payload import received
 
@@ -140,14 +141,9 @@ def _chosen_sources(chosen: object) -> list[str] | None:
 def context_markdown(index: Index, hit: Hit) -> str:
     """The passage in its document: the paragraph before, the passage (its highlight in bold), the
     paragraph after -- all escaped."""
-    at = index.position(hit.source, hit.start)
-    parts = []
-    if at is not None and at > 0 and index.passages[at - 1].source == hit.source:
-        parts.append(_plain_quote(index.passages[at - 1].text))
-    parts.append(_quote(hit))
-    if at is not None and at + 1 < len(index.passages) and index.passages[at + 1].source == hit.source:
-        parts.append(_plain_quote(index.passages[at + 1].text))
-    return "\n\n".join(parts)
+    before, after = index.neighbours(hit.source, hit.start)
+    parts = [_plain_quote(p.text) for p in (before,) if p is not None] + [_quote(hit)]
+    return "\n\n".join(parts + [_plain_quote(p.text) for p in (after,) if p is not None])
 
 
 def _plain_quote(text: str) -> str:
@@ -165,9 +161,9 @@ def reply_messages(index: Index, result: Answer) -> list[dict]:
     return messages
 
 
-def _examples(files: dict[str, str]) -> list[str]:
+def _examples(files: tuple[str, ...]) -> list[str]:
     seed = {"000_ec1e6d9161bd9899.txt", "001_a1be916fc4c24177.txt", "002_14c79f4b99af8c32.txt"}
-    if seed <= files.keys():
+    if seed <= set(files):
         return SEED_EXAMPLES
     return []
 
@@ -208,8 +204,8 @@ def build_app(
         if current is None:
             line = "**No index yet.** " + ("It is being built; ask in a moment." if state and state.busy else "")
         else:
-            manifest = current.index.manifest
-            line = f"{len(current.index)} passages from {len(manifest.files)} documents ({escape(Path(manifest.corpus).name)})."
+            about = current.index.about()
+            line = f"{about.passages} passages from {len(about.files)} documents ({escape(about.corpus)})."
         if state and state.message:
             line += f"  \n{'⏳ ' if state.busy else ''}{escape(state.message)}"
         return line
@@ -288,7 +284,7 @@ def build_app(
                     additional_inputs=[passages, chosen],
                     # None for the slider and the documents: gradio then shows the questions inside the empty
                     # chat and runs a clicked one with the visitor's current settings (values would make a table).
-                    examples=[[q, None, None] for q in _examples(first.index.manifest.files)] if first is not None else None,
+                    examples=[[q, None, None] for q in _examples(first.index.about().files)] if first is not None else None,
                     api_name="chat",
                     fill_height=True,
                 )

@@ -20,70 +20,26 @@ import typing
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from time import perf_counter
-from typing import Annotated, Literal
+from typing import Literal
 
 from fastapi import FastAPI, HTTPException
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model, model_validator
+from pydantic import BaseModel, Field, create_model
 from starlette.routing import Route
 
 from ..config import available_cores
-from ..errors import MAX_HISTORY, MAX_K, MAX_QUESTION, VISIBLE, QAError, check_text, check_visible
-from ..indexing.index import Index
+from ..errors import QAError
 from ..passage import Highlight, Passage
-from ..readers import format_of
 from ..retrieval.answer import Answer
-from ..retrieval.oneshot import cached_retriever
 from ..retrieval.pipeline import Retriever
 from ..retrieval.request import Request
-from ..retrieval.timing import recorded, stage
+from ..timing import recorded, stage
 from ..version import __version__
+from .schema import RetrieveRequest, validation_message
+from .views import current_retriever
 
-__all__ = ["build_api", "document_listing"]
-
-MAX_SOURCES = 1000  # files a search may be restricted to
-MAX_SOURCE = 256  # characters of one file path (with the other limits, the largest request fits qa.serve.guard's cap)
-
-# The length, emptiness and Unicode checks are qa's own (qa.errors), so the API says what the CLI and
-# qa.retrieve say; the schema still states the limit.
-Text = Annotated[str, AfterValidator(check_text), Field(json_schema_extra={"maxLength": MAX_QUESTION})]
-
-
-def _integral(value: object) -> object:
-    """5.0 is the integer 5 in JSON (and in JSON Schema); 5.5, "5" and true are not integers."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
-class RetrieveRequest(BaseModel):
-    # strict: "5" and true are not a k, 5 is.
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _known_fields_only(cls, data: object) -> object:
-        # One error for any number of unknown fields: pydantic would build one per field, on the event
-        # loop (a 4 MB body of 359,000 keys held every request up for seconds).
-        if isinstance(data, dict):
-            unknown = len(data.keys() - cls.model_fields.keys())
-            if unknown:
-                raise ValueError(f"{unknown} unknown field{'s' * (unknown > 1)}; the fields are {', '.join(cls.model_fields)}")
-        return data
-
-    question: Text = Field(
-        description="The question: at least one character that shows (not only spaces, controls or zero-width).",
-        json_schema_extra={"pattern": VISIBLE.pattern},
-    )
-    k: Annotated[int, BeforeValidator(_integral)] = Field(5, ge=1, le=MAX_K, description="How many passages.")
-    history: list[Text] = Field(
-        default_factory=list,
-        max_length=MAX_HISTORY,
-        description="The conversation's earlier user questions, oldest first (for follow-ups).",
-    )
-    sources: list[Annotated[str, Field(max_length=MAX_SOURCE)]] | None = Field(
-        None, max_length=MAX_SOURCES, description="Search only these files (as in `source`)."
-    )
-
+__all__ = ["build_api"]
 
 def _hit_model() -> type[BaseModel]:
     """The API's hit: :class:`qa.passage.Passage`'s fields (with their descriptions), then the score,
@@ -104,6 +60,7 @@ HitOut = _hit_model()
 
 class RetrieveResponse(BaseModel):
     query: str = Field(description="What was searched (a follow-up carries the conversation's topic).")
+    reranked: bool = Field(description="Whether a re-ranker (the cross-encoder, unless QA_RERANK says otherwise) ordered the hits.")
     hits: list[HitOut]
 
 
@@ -115,7 +72,6 @@ class AskResponse(RetrieveResponse):
         "a number); not_found: the documents do not seem to contain it."
     )
     confidence: float
-    reranked: bool = Field(description="Whether a re-ranker (the cross-encoder, unless QA_RERANK says otherwise) ordered the hits.")
 
 
 class DocumentOut(BaseModel):
@@ -160,18 +116,14 @@ def build_api(index_dir: str | os.PathLike, *, lifespan=None) -> FastAPI:
     api = FastAPI(title="qa", version=__version__, description=__doc__.split("\n\n")[0], lifespan=lifespan)
 
     def current() -> Retriever:
-        try:
-            return cached_retriever(index_dir)
-        except QAError as e:
-            raise HTTPException(503, str(e)) from None
+        return current_retriever(index_dir, lambda message: HTTPException(503, message))
 
     def run(request: RetrieveRequest):
-        # The schema has checked each field's type, size and text (qa.errors.check_text); what is left
-        # is whether the question shows anything (400, as from qa.retrieve).
-        question = check_visible(request.question)
-        sources = None if request.sources is None else tuple(request.sources)
+        # The schema has checked each field against the input contract; what is left is whether the
+        # question shows anything (400, as from qa.ask).
+        checked = Request.checked(request.question, request.k, history=request.history, sources=request.sources)
         try:
-            return current().run(Request(question, request.k, tuple(request.history), sources))
+            return current().run(checked)
         except QAError as e:  # the re-ranker's model missing or damaged since the start
             raise HTTPException(503, str(e)) from None
 
@@ -210,7 +162,7 @@ def build_api(index_dir: str | os.PathLike, *, lifespan=None) -> FastAPI:
     @api.post("/api/retrieve", response_model=RetrieveResponse, responses=_ERRORS, tags=["search"])
     async def retrieve(request: RetrieveRequest) -> RetrieveResponse:
         """The passages that best answer the question, best first."""
-        return await answer(request, RetrieveResponse, lambda a: {"query": a.query, "hits": [h.to_dict() for h in a.hits]})
+        return await answer(request, RetrieveResponse, Answer.retrieved)
 
     @api.post("/api/ask", response_model=AskResponse, responses=_ERRORS, tags=["search"])
     async def ask(request: RetrieveRequest) -> AskResponse:
@@ -221,51 +173,31 @@ def build_api(index_dir: str | os.PathLike, *, lifespan=None) -> FastAPI:
     @api.get("/api/documents", response_model=DocumentsResponse, responses=_ERRORS, tags=["index"])
     def documents() -> DocumentsResponse:
         """Every indexed document with its passage count; duplicates are listed as copies."""
-        return DocumentsResponse(**document_listing(current().index))
+        return DocumentsResponse(**current().index.documents())
 
     @api.get("/api/health", response_model=HealthResponse, responses=_ERRORS, tags=["index"])
     def health() -> HealthResponse:
         """200 when an index is loaded and searchable."""
-        index = current().index
+        retriever = current()
+        about = retriever.index.about()
         return HealthResponse(
             status="ok",
             version=__version__,
-            documents=len(index.sources),
-            passages=len(index),
-            model=index.manifest.model,
-            precision=index.manifest.precision or None,
-            rerank=current().rerank_name,
-            built=index.manifest.created or None,
+            documents=about.documents,
+            passages=about.passages,
+            model=about.model,
+            precision=about.precision or None,
+            rerank=retriever.rerank_name,
+            built=about.built or None,
         )
 
     api.router.routes.append(Route("/api/{rest:path}", _Elsewhere(api), include_in_schema=False))
     return api
 
 
-def document_listing(index: Index) -> dict:
-    """``documents``: each indexed file with its format, passage count and copies (other paths with the
-    same content); ``skipped``: the files that could not be indexed, with the reason (the API's and MCP's)."""
-    copies = {p.source: list(p.copies) for p in index.passages}
-    documents = [{"source": s, "format": format_of(s), "passages": n, "copies": copies[s]} for s, n in index.sources.items()]
-    return {"documents": documents, "skipped": {k: v.reason for k, v in index.manifest.skipped.items()}}
-
-
 def server_timing(spent: dict[str, float]) -> str:
     """A ``Server-Timing`` header (milliseconds per stage, as browsers' developer tools show it)."""
     return ", ".join(f"{name};dur={seconds * 1000:.2f}" for name, seconds in spent.items())
-
-
-def validation_message(errors) -> str:
-    """One line for a request that does not fit its model: where and what, never the value sent
-    (FastAPI's default echoes every bad input back, however large). Only the request's own field names
-    are named (MCP's tools take the same ones); any other is the sender's and is not repeated."""
-    first = errors[0] if errors else {}
-    known = RetrieveRequest.model_fields.keys()
-    parts = [p if isinstance(p, int) or p in known else "(unknown field)" for p in first.get("loc", ()) if p != "body"]
-    where = ".".join(map(str, parts)) or "body"
-    what = str(first.get("msg", "invalid request")).removeprefix("Value error, ")
-    more = f" (and {len(errors) - 1} more problem{'s' * (len(errors) > 2)})" if len(errors) > 1 else ""
-    return f"{where}: {what}{more}"
 
 
 class _Elsewhere:

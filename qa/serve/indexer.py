@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import QAError
-from ..indexing.build import build_index
+from ..build import build_index
 from ..readers import FORMATS
-from ..retrieval.tune import tune
 
 __all__ = ["DEFAULT_MAX_UPLOAD_MB", "Indexer", "Status", "safe_name"]
 
@@ -137,7 +136,7 @@ class Indexer:
     def _run(self) -> None:
         while True:
             try:
-                message, error = _describe(build_index(self.corpus_dir, self.index_dir, embedder=self.embedder, tune=tune)), None
+                message, error = _describe(build_index(self.corpus_dir, self.index_dir, embedder=self.embedder)), None
             except (QAError, OSError, ValueError) as e:
                 message, error = f"Indexing failed: {e}", str(e)
             with self._lock:

@@ -23,25 +23,23 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from mcp_types import Resource
-from pydantic import Field, ValidationError
+from pydantic import ValidationError
 
 from ..config import find_index_dir
-from ..errors import MAX_HISTORY, MAX_K, MAX_QUESTION, QAError
-from ..indexing.index import Index
-from ..retrieval.oneshot import cached_retriever
+from ..errors import QAError
 from ..retrieval.pipeline import Retriever
 from ..retrieval.request import Request
 from ..version import __version__
-from .http_api import MAX_SOURCE, MAX_SOURCES, document_listing, validation_message
+from .schema import K, History, Question, Sources, validation_message
+from .views import current_retriever
 
-__all__ = ["DOC_URI", "build_mcp", "document_text", "one_line", "run_stdio"]
+__all__ = ["DOC_URI", "build_mcp", "one_line", "run_stdio"]
 
 DOC_URI = "qa://doc/"
 LOG_CHARS = 500  # characters of a log record of the SDK's
@@ -53,14 +51,6 @@ INSTRUCTIONS = (
     "search_documents to find passages, ask when you need to know whether the documents actually state the "
     "answer, list_documents to see which files there are, and read qa://doc/<source> for a whole document."
 )
-
-Question = Annotated[str, Field(max_length=MAX_QUESTION, description="The question, in the user's words.")]
-History = Annotated[
-    list[Annotated[str, Field(max_length=MAX_QUESTION)]] | None,
-    Field(max_length=MAX_HISTORY, description="The conversation's earlier user questions, oldest first: "
-          "lets a follow-up like 'where is he based?' be understood. Omit for a self-standing question."),
-]  # fmt: skip
-
 
 class _Server(MCPServer):
     """The SDK's server, listing the index's documents as resources (the list follows the index)."""
@@ -85,7 +75,7 @@ class _Server(MCPServer):
         except ToolError:
             return []  # no index yet: nothing to read
         return [
-            Resource(uri=DOC_URI + quote(s), name=s, title=_title(index, s), mime_type="text/plain")
+            Resource(uri=DOC_URI + quote(s), name=s, title=index.title(s), mime_type="text/plain")
             for s in index.sources
         ]
 
@@ -119,17 +109,14 @@ def build_mcp(index_dir: str | os.PathLike | None = None) -> MCPServer:
     _plain_logging()
 
     def current() -> Retriever:
-        try:
-            return cached_retriever(folder)
-        except QAError as e:
-            raise ToolError(str(e)) from None
+        return current_retriever(folder, ToolError)
 
     server = _Server(current, name="qa", title="qa: ask your documents", version=__version__, instructions=INSTRUCTIONS)
 
     def run(question, k, history, sources):
         retriever = current()
         if sources is not None:  # their number and length the schema has checked
-            unknown = sum(not retriever.index.positions_of([s]).size for s in set(sources))
+            unknown = sum(not retriever.index.allowed([s]).size for s in set(sources))
             if unknown:
                 raise ToolError(f"sources: {unknown} of the files named {'is' if unknown == 1 else 'are'} not in the "
                                 "index (list_documents names the indexed ones)")  # fmt: skip
@@ -139,15 +126,7 @@ def build_mcp(index_dir: str | os.PathLike | None = None) -> MCPServer:
             raise ToolError(str(e)) from None
 
     @server.tool(structured_output=True)
-    def search_documents(
-        question: Question,
-        k: Annotated[int, Field(strict=True, ge=1, le=MAX_K, description="How many passages, best first.")] = 5,
-        sources: Annotated[
-            list[Annotated[str, Field(max_length=MAX_SOURCE)]] | None,
-            Field(max_length=MAX_SOURCES, description="Search only these files (their `source` as list_documents gives it)."),
-        ] = None,
-        history: History = None,
-    ) -> dict[str, Any]:
+    def search_documents(question: Question, k: K = 5, sources: Sources = None, history: History = None) -> dict[str, Any]:
         """Search the user's documents for the passages that best answer a question. Returns `query` (what
         was searched: a follow-up is searched with the conversation's topic) and `hits`, best first, each
         with its `text`, a `citation` to show the user (title — file › section ¶paragraph, line or page),
@@ -157,7 +136,7 @@ def build_mcp(index_dir: str | os.PathLike | None = None) -> MCPServer:
         probability that the passage answers). Quote the highlight and give its citation; the hits are the
         closest passages even when the documents do not state the answer -- use `ask` to know whether they do."""
         result = run(question, k, history, sources)
-        return {"query": result.query, "reranked": result.reranked, "hits": [h.to_dict() for h in result.hits]}
+        return result.retrieved()
 
     @server.tool(structured_output=True)
     def ask(question: Question, history: History = None) -> dict[str, Any]:
@@ -175,9 +154,9 @@ def build_mcp(index_dir: str | os.PathLike | None = None) -> MCPServer:
         read as `uri`), `title`, `format`, number of `passages` and `copies` (other paths with the same
         content), and `skipped`: files of the corpus that could not be indexed, with the reason."""
         index = current().index
-        listing = document_listing(index)
+        listing = index.documents()
         listing["documents"] = [
-            {"source": d["source"], "uri": DOC_URI + quote(d["source"]), "title": _title(index, d["source"]), **d}
+            {"source": d["source"], "uri": DOC_URI + quote(d["source"]), "title": index.title(d["source"]), **d}
             for d in listing["documents"]
         ]
         return listing
@@ -191,29 +170,9 @@ def build_mcp(index_dir: str | os.PathLike | None = None) -> MCPServer:
             raise ResourceError(str(e)) from None
         if source not in index.sources:
             raise ResourceNotFoundError("no such document in the index (list_documents names them)")
-        return document_text(index, source)
+        return index.text(source)
 
     return server
-
-
-def _title(index: Index, source: str) -> str:
-    at = index.positions_of([source])
-    return index.passages[int(at[0])].title if at.size else ""
-
-
-def document_text(index: Index, source: str) -> str:
-    """The text an indexed document's offsets refer to: the text extracted from a PDF, DOCX or HTML file,
-    else its passages at their offsets (what lies between them -- blank lines -- as newlines)."""
-    extracted = index.document_text(source)
-    if extracted is not None:
-        return extracted
-    passages = sorted((index.passages[int(i)] for i in index.positions_of([source])), key=lambda p: p.start)
-    out, at = [], 0
-    for p in passages:
-        if p.start >= at:
-            out.append("\n" * (p.start - at) + p.text)
-            at = p.end
-    return "".join(out)
 
 
 def run_stdio(index_dir: str | os.PathLike | None = None) -> None:

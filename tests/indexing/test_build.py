@@ -8,7 +8,8 @@ from typer.testing import CliRunner
 
 from qa.cli import app
 from qa.errors import QAError
-from qa.indexing.build import build_index
+from qa.build import build_index
+from qa.timing import BUILD_STAGES
 from qa.indexing.calibrate import PROBES
 from qa.indexing.folder import load_index
 from qa.indexing.manifest import Tuning, read_manifest
@@ -127,7 +128,7 @@ def test_touching_one_file_of_200_reembeds_only_its_paragraphs(tmp_path, monkeyp
 def test_index_kind_can_be_chosen_and_still_finds_passages(corpus, tmp_path, kind):
     build_index(corpus, tmp_path / "idx", embedder=FakeEmbedder(), kind=kind)
     retriever = Retriever.load(tmp_path / "idx", embedder=FakeEmbedder())
-    assert retriever.index.store.kind == kind == read_manifest(tmp_path / "idx").store
+    assert retriever.index._store.kind == kind == read_manifest(tmp_path / "idx").store
     assert retriever.retrieve("second paragraph document 4 detail topic 4", k=1)[0].source == "doc4.txt"
 
 
@@ -171,6 +172,16 @@ def test_the_tuning_is_stored_reported_and_measured_again_only_when_much_changed
 
 
 def test_without_a_tuner_the_index_keeps_the_defaults(corpus, tmp_path):
-    report = build_index(corpus, tmp_path / "index", embedder=FakeEmbedder())
+    report = build_index(corpus, tmp_path / "index", embedder=FakeEmbedder(), tune=None)
     assert report.tuning is None and read_manifest(tmp_path / "index").tuning is None
     assert Retriever.load(tmp_path / "index", embedder=FakeEmbedder()).tuning.method == "defaults (not measured)"
+
+
+def test_the_one_build_tunes_by_default_and_reports_seconds_per_stage(corpus, tmp_path):
+    report = build_index(corpus, tmp_path / "index", embedder=FakeEmbedder())  # as qa index, the server and Python do
+    assert report.tuning is not None and report.tuning == read_manifest(tmp_path / "index").tuning
+    assert report.tuning.method.startswith("defaults: ")  # too few sentences to measure on: said so, measured
+    assert list(report.stages) == [s for s in BUILD_STAGES if s in report.stages]
+    assert {"read", "split", "embed", "bm25", "calibrate", "tune", "write"} <= set(report.stages)
+    assert all(s >= 0 for s in report.stages.values()) and sum(report.stages.values()) <= report.seconds + 0.01
+    assert "  seconds: read " in report.summary() and report.to_dict()["stages"] == report.stages

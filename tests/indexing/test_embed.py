@@ -71,7 +71,7 @@ def test_int8_encoder_is_close_to_fp32_and_cached(fp32_embedder, tmp_path, monke
 @pytest.mark.slow
 def test_int8_index_embeds_questions_with_int8_and_refuses_mixing(tiny_corpus, tmp_path, monkeypatch):
     from qa.errors import QAError
-    from qa.indexing.build import build_index
+    from qa.build import build_index
     from qa.indexing.folder import load_index
     from qa.retrieval.pipeline import Retriever
 
@@ -86,7 +86,7 @@ def test_int8_index_embeds_questions_with_int8_and_refuses_mixing(tiny_corpus, t
 
 @pytest.mark.slow
 def test_default_precision_is_int8_and_a_sync_keeps_the_index_own(tiny_corpus, tmp_path, monkeypatch):
-    from qa.indexing.build import build_index
+    from qa.build import build_index
     from qa.indexing.manifest import read_manifest
 
     monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "cache"))
@@ -125,16 +125,16 @@ def test_models_int8_cannot_encode_default_to_fp32():
 def test_vector_cache_embeds_each_text_once_and_forgets_the_least_recent():
     fake = FakeEmbedder()
     cache = VectorCache(3)
-    first = cache.encode(["a b", "c d", "a b"], fake)
+    first = cache.encode(["a b", "c d", "a b"], fake.encode)
     assert fake.encoded == ["a b", "c d"]  # a repeat within one call is embedded once
     assert np.array_equal(first, fake.encode(["a b", "c d", "a b"]))
     fake.encoded.clear()
-    assert np.array_equal(cache.encode(["c d"], fake)[0], first[1]) and fake.encoded == []
-    cache.encode(["e", "f"], fake)  # four texts seen: "a b", used least recently, goes
+    assert np.array_equal(cache.encode(["c d"], fake.encode)[0], first[1]) and fake.encoded == []
+    cache.encode(["e", "f"], fake.encode)  # four texts seen: "a b", used least recently, goes
     assert len(cache) == 3
     fake.encoded.clear()
-    cache.encode(["c d", "e", "f", "a b"], fake)
+    cache.encode(["c d", "e", "f", "a b"], fake.encode)
     assert fake.encoded == ["a b"]
-    assert cache.encode([], fake).shape == (0, fake.dimension)
+    assert cache.encode([], fake.encode).shape == (0, fake.dimension)
     with pytest.raises(ValueError, match="size must be > 0, got 0"):
         VectorCache(0)

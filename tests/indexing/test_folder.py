@@ -17,7 +17,8 @@ from support.fakes import FakeEmbedder
 
 import qa
 from qa.errors import QAError
-from qa.indexing.build import build_index, index_status
+from qa.build import build_index
+from qa.indexing.build import index_status
 from qa.indexing.folder import index_lock, load_index
 from qa.indexing.manifest import FORMAT_VERSION, read_manifest
 from qa.retrieval.pipeline import Retriever
@@ -48,7 +49,7 @@ def test_manifest_records_what_the_index_is(tiny_corpus, tmp_path):
     assert manifest["created"].endswith("+00:00")
     assert 0 < manifest["abstain"]["threshold"] < 1 and manifest["abstain"]["probes"] >= 30
     index = _load(index_dir)
-    assert len(index.passages) == len(index.store) == len(index.bm25) == 4
+    assert len(index) == len(index._store) == len(index._bm25) == 4  # white-box: the parts agree
     data = sorted(p.relative_to(index_dir / manifest["data"]).as_posix() for p in (index_dir / manifest["data"]).rglob("*"))
     assert "vectors.faiss" in data and "passages.jsonl" in data and "bm25/vocab.index.json" in data
     assert not [name for name in data if name.endswith((".pkl", ".pickle"))]
@@ -208,7 +209,7 @@ def test_failed_build_leaves_the_old_index(tiny_corpus, tmp_path):
 _CHILD = """
 import os, sys, time
 from pathlib import Path
-from qa.indexing.build import build_index
+from qa.build import build_index
 from support.fakes import FakeEmbedder
 corpus, index_dir, flag, phase = sys.argv[1:5]
 if phase == "embed":

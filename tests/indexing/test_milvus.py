@@ -8,7 +8,7 @@ import pytest
 from support.fakes import FakeEmbedder
 
 from qa.errors import QAError
-from qa.indexing.build import build_index
+from qa.build import build_index
 from qa.indexing.folder import load_index
 from qa.retrieval.pipeline import Retriever
 
@@ -23,7 +23,7 @@ def milvus(tmp_path, monkeypatch):
 
 
 def _collection_ids(index) -> set[str]:
-    store = index.store
+    store = index._store  # white-box: what the collection holds
     rows = store.client.query(store.collection, filter='id != ""', output_fields=["id"], limit=16384)
     return {r["id"] for r in rows}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.indexing.build import build_index
+from qa.build import build_index
 from qa.indexing.folder import load_index
 
 pytest.importorskip("ray")
@@ -25,5 +25,5 @@ def test_ray_index_equals_the_single_process_one(corpus_dir, tmp_path, real_embe
     alone = load_index(corpus_index, embedder=real_embedder)
     assert with_ray.ids == alone.ids and with_ray.passages == alone.passages
     rows = np.arange(len(alone))
-    assert np.allclose(with_ray.store.vectors(rows), alone.store.vectors(rows), atol=1e-5)
+    assert np.allclose(with_ray.vectors(rows), alone.vectors(rows), atol=1e-5)
     assert with_ray.manifest.abstain.threshold == pytest.approx(alone.manifest.abstain.threshold, abs=1e-4)

@@ -7,7 +7,7 @@ import pytest
 from support.fakes import FakeEmbedder
 
 from qa.errors import QAError
-from qa.indexing.build import build_index
+from qa.build import build_index
 from qa.indexing.folder import load_index
 from qa.indexing.stores import STORES, choose_kind, create_store, kinds, open_store, register_store
 from qa.retrieval.pipeline import Retriever
@@ -27,7 +27,7 @@ def test_a_new_store_is_one_module_and_one_registry_line(numpy_store, tiny_corpu
     assert report.written and (tmp_path / "np" / "manifest.json").is_file()
     on_numpy = Retriever.load(tmp_path / "np", embedder=FakeEmbedder())
     on_faiss = Retriever.load(tmp_path / "flat", embedder=FakeEmbedder())
-    assert on_numpy.index.store.kind == on_numpy.index.manifest.store == "numpy"
+    assert on_numpy.index._store.kind == on_numpy.index.manifest.store == "numpy"
     for question in ("sourdough bread near the harbour", "When did the rainfall records begin?"):
         a, b = on_numpy.ask(question, 4), on_faiss.ask(question, 4)
         assert [(h.source, h.start) for h in a.hits] == [(h.source, h.start) for h in b.hits]
@@ -36,7 +36,7 @@ def test_a_new_store_is_one_module_and_one_registry_line(numpy_store, tiny_corpu
     # a sync keeps the store's vectors of unchanged passages, as with faiss
     (tiny_corpus / "gamma.txt").write_text("Gamma\n\nThe gamma telescope watches distant galaxies at night.\n")
     again = build_index(tiny_corpus, tmp_path / "np", embedder=FakeEmbedder(), kind="numpy")
-    assert again.embedded == again.passages - report.passages == 2 and len(load_index(tmp_path / "np", embedder=FakeEmbedder()).store) == again.passages
+    assert again.embedded == again.passages - report.passages == 2 and len(load_index(tmp_path / "np", embedder=FakeEmbedder())._store) == again.passages
 
 
 def test_an_index_of_a_store_this_qa_lacks_is_a_clear_error(numpy_store, tiny_corpus, tmp_path):

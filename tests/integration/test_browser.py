@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.indexing.build import build_index
+from qa.build import build_index
 
 HOSTILE = """# <script>window.__pwned='title'</script> Evil Title
 

@@ -12,7 +12,7 @@ import pytest
 from support.documents import docx_bytes, pdf_bytes
 from support.fakes import FakeEmbedder
 
-from qa.indexing.build import build_index
+from qa.build import build_index
 from qa.indexing.folder import load_index
 
 FORMATS = ("txt", "md", "html", "pdf", "docx")

@@ -12,7 +12,7 @@ import pytest
 from support.documents import docx_bytes, pdf_bytes
 from support.fakes import FakeEmbedder
 
-from qa.indexing.build import build_index
+from qa.build import build_index
 from qa.indexing.folder import load_index
 from qa.indexing.manifest import read_manifest
 from qa.retrieval.pipeline import Retriever

@@ -10,7 +10,7 @@ from support.documents import GUIDE_MD, KETTLE_HTML, docx_bytes, pdf_bytes
 from typer.testing import CliRunner
 
 from qa.cli import app
-from qa.indexing.build import build_index
+from qa.build import build_index
 from qa.retrieval.oneshot import ask
 from qa.serve.chat import escape, format_reply
 

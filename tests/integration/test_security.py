@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from qa.errors import QAError
-from qa.indexing.build import build_index
+from qa.build import build_index
 from qa.serve.access import load_credentials
 from qa.serve.chat import escape
 from qa.serve.indexer import Indexer, safe_name

@@ -4,7 +4,7 @@ import pytest
 from support.fakes import FakeEmbedder
 
 import qa
-from qa.indexing.build import build_index
+from qa.build import build_index
 from qa.indexing.calibrate import PROBES, calibrate
 from qa.indexing.folder import load_index
 from qa.retrieval.answer import Answer

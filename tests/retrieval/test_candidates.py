@@ -28,13 +28,14 @@ def test_a_ranking_puts_ties_in_the_order_of_its_rows():
 
 def test_candidates_are_the_union_of_both_runs_with_both_scores():
     index = _index(["red apples and pears", "green apples", "the harbour at night", "ships in the harbour"])
-    vector = index.embedder.encode(["harbour ships"])[0]
-    query = Query(vector, index.bm25.scores("apples"))  # the two runs disagree on purpose
+    vector = index.encode_query(["harbour ships"])[0]
+    query = Query(vector, index.keyword("apples"))  # the two runs disagree on purpose
     found = candidates.gather(index, query, depth=1)
-    dense_best = candidates.dense(index, vector, 1).rows.tolist()
-    keyword_best = candidates.keyword(query.keyword, 1).rows.tolist()
+    dense_best = candidates.dense(index, query, 1).rows.tolist()
+    keyword_best = candidates.keyword(index, query, 1).rows.tolist()
     assert found.rows.tolist() == sorted(set(dense_best + keyword_best)) and len(found.rows) == 2
-    assert np.allclose(found.dense, index.store.vectors(found.rows) @ vector)
+    assert np.allclose(found.dense, index.vectors(found.rows) @ vector)
+    assert found.nearest == pytest.approx(float((index.vectors(np.arange(len(index))) @ vector).max()))
     assert np.allclose(found.keyword, query.keyword[found.rows])
     only = candidates.gather(index, query, depth=4, allowed=np.array([2, 3]))
     assert set(only.rows.tolist()) == {2, 3}

@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from qa.errors import QAError
-from qa.indexing.build import build_index
+from qa.build import build_index
 from qa.passage import Passage
 from qa.retrieval import cross_encoder_model
 from qa.retrieval.cross_encoder import CrossEncoderRerank

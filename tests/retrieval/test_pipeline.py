@@ -10,7 +10,7 @@ import pytest
 from support.fakes import FakeEmbedder
 
 import qa
-from qa.indexing.build import build_index
+from qa.build import build_index
 from qa.indexing.folder import load_index
 from qa.passage import Hit
 from qa.retrieval.pipeline import Retriever
@@ -152,12 +152,12 @@ def test_restricting_to_a_duplicates_path_searches_its_original(tiny_corpus, tmp
     (tiny_corpus / "copy-of-alpha.txt").write_bytes((tiny_corpus / "alpha.txt").read_bytes())
     build_index(tiny_corpus, tmp_path / "idx", embedder=FakeEmbedder())
     index = load_index(tmp_path / "idx", embedder=FakeEmbedder())
-    original = index.positions_of(["alpha.txt"])
+    original = index.allowed(["alpha.txt"])
     assert original.size and {index.passages[i].source for i in original} == {"alpha.txt"}
-    assert list(index.positions_of(["copy-of-alpha.txt"])) == list(original)
-    assert list(index.positions_of(["alpha.txt", "copy-of-alpha.txt", "nowhere.txt"])) == list(original)
-    assert list(index.positions_of(["nowhere.txt"])) == []
-    both = index.positions_of(["alpha.txt", "sub/beta.md"])
+    assert list(index.allowed(["copy-of-alpha.txt"])) == list(original)
+    assert list(index.allowed(["alpha.txt", "copy-of-alpha.txt", "nowhere.txt"])) == list(original)
+    assert list(index.allowed(["nowhere.txt"])) == []
+    both = index.allowed(["alpha.txt", "sub/beta.md"])
     assert list(both) == sorted(both) and len(both) == original.size + index.sources["sub/beta.md"]
     hits = Retriever(index).retrieve("station", k=5, sources=["copy-of-alpha.txt"])
     assert hits and {h.source for h in hits} == {"alpha.txt"}
@@ -179,7 +179,7 @@ def test_the_invisible_characters_are_the_control_format_and_separator_character
     import re
     import unicodedata
 
-    from qa.errors import INVISIBLE
+    from qa.retrieval.request import INVISIBLE
 
     invisible = re.compile(f"[{INVISIBLE}]")
     for code in range(0x10000):

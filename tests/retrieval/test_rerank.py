@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from support.fakes import FakeEmbedder
 
-from qa.indexing.build import build_index
+from qa.build import build_index
 from qa.retrieval.cross_encoder import CrossEncoderRerank
 from qa.retrieval.pipeline import Retriever
 from qa.retrieval.rerank import NoRerank, reranker

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.indexing.build import build_index
+from qa.build import build_index
 from qa.indexing.embed import Embedder
 from qa.retrieval.pipeline import Retriever
 

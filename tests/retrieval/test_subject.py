@@ -52,7 +52,7 @@ def test_check_turns_it_off_when_the_reranker_cannot_tell():
 
 @pytest.mark.slow
 def test_near_topic_questions_are_related_and_real_ones_answered(corpus_dir, real_embedder):
-    from qa.indexing.build import index_corpus
+    from qa.build import index_corpus
     from qa.retrieval.pipeline import Retriever
 
     retriever = Retriever(index_corpus(corpus_dir, embedder=real_embedder))

@@ -4,9 +4,9 @@ import time
 
 from support.fakes import FakeEmbedder
 
-from qa.indexing.build import build_index
+from qa.build import build_index
 from qa.retrieval.pipeline import Retriever
-from qa.retrieval.timing import STAGES, recorded, stage
+from qa.timing import STAGES, recorded, stage
 
 
 def test_stages_are_timed_only_when_recorded():

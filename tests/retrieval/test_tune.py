@@ -118,15 +118,13 @@ def test_untitled_passages_measure_no_title_weight():
 
 
 def test_the_title_weight_chosen_is_the_bm25_the_index_searches(tmp_path):
-    from qa.indexing.assemble import apply_tuning
-
     index = assemble_index(_entities("other"), FakeEmbedder())[0]
     name = index.passages[0].title
-    before = index.bm25.scores(name)[0]
-    apply_tuning(index, Tuning(0.6, "measured", 60, 60, {}, title_weight=0))
-    assert index.bm25.scores(name)[0] < before and index.manifest.tuning.title_weight == 0
-    apply_tuning(index, Tuning(0.6, "measured", 60, 60, {}, title_weight=3), built=0)
-    assert index.bm25.scores(name)[0] > before
+    before = index.keyword(name)[0]
+    untitled = index.with_tuning(Tuning(0.6, "measured", 60, 60, {}, title_weight=0))
+    assert untitled.keyword(name)[0] < before and untitled.tuning.title_weight == 0
+    assert index.keyword(name)[0] == before and index.tuning is None  # a new index: this one is unchanged
+    assert untitled.with_tuning(Tuning(0.6, "measured", 60, 60, {}, title_weight=3), built=0).keyword(name)[0] > before
 
 
 def test_retrieval_fuses_with_the_tuned_weight():
@@ -139,7 +137,7 @@ def test_retrieval_fuses_with_the_tuned_weight():
 
     Retriever(index, stages=Stages(fuse=fuse_spy)).retrieve("Which film did the village discuss?")
     assert set(used) == {DENSE_WEIGHT}  # not tuned: the default
-    index.manifest = index.manifest.replace(tuning=Tuning(0.9, "measured", 48, 48, {"0.9": 0.8}))
+    index = index.with_tuning(Tuning(0.9, "measured", 48, 48, {"0.9": 0.8}))
     used.clear()
     Retriever(index, stages=Stages(fuse=fuse_spy)).retrieve("Which film did the village discuss?")
     assert set(used) == {0.9}

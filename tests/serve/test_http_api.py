@@ -130,7 +130,7 @@ def test_a_full_queue_answers_503_with_retry_after(serving, corpus_index):
 def test_answers_say_where_their_time_went_only_when_asked(server, serving, corpus_index):
     """Server-Timing ($QA_SERVER_TIMING=1): each stage of the answer and the handler's total, in ms. Off
     by default: a stage's time tells whether others asked the question (or were cited its passages) lately."""
-    from qa.retrieval.timing import STAGES
+    from qa.timing import STAGES
 
     question = {"question": "When did Sharona Avginsaz immigrate to Israel?", "k": 3}
     assert "server-timing" not in {k.lower() for k in call(server, "/api/retrieve", question)[1]}

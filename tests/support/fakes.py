@@ -13,7 +13,7 @@ from qa.text import word_count
 
 
 class FakeEmbedder:
-    """Duck-types qa.indexing.embed.Embedder. ``stall_flag``: on encode, touch that file and hang (kill tests)."""
+    """A qa.indexing.embed.TextEncoder. ``stall_flag``: on encode, touch that file and hang (kill tests)."""
 
     def __init__(self, dimension: int = 256, model_id: str = "fake-bow", stall_flag: str | None = None):
         self.model_id = model_id
@@ -26,6 +26,15 @@ class FakeEmbedder:
 
     def count_tokens(self, text: str) -> int:
         return word_count(text)
+
+    def adopt(self, precision: str) -> None:
+        pass
+
+    def encode_query(self, texts: list[str]) -> np.ndarray:
+        return self.encode(texts)
+
+    def encode_document(self, texts: list[str], *, progress: bool = False, bar=None) -> np.ndarray:
+        return self.encode(texts, progress=progress, bar=bar)
 
     def encode(self, texts: list[str], *, progress: bool = False, bar=None) -> np.ndarray:
         self.calls += 1

@@ -1,0 +1,63 @@
+"""The input contract (:mod:`qa.retrieval.request`) as pydantic types, built once for the HTTP API's
+request model and MCP's tool arguments: the same limits, the same checks, the same descriptions, and one
+line for input that does not fit (never the value sent)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from ..retrieval.request import FIELDS, MAX_HISTORY, MAX_K, MAX_QUESTION, MAX_SOURCE, MAX_SOURCES, VISIBLE, check_text
+
+__all__ = ["History", "K", "Question", "RetrieveRequest", "Sources", "validation_message"]
+
+# The length and Unicode checks are qa's own, so the API and MCP say what the CLI and qa.ask say; the
+# schema still states the limit.
+Text = Annotated[str, AfterValidator(check_text), Field(json_schema_extra={"maxLength": MAX_QUESTION})]
+
+
+def _integral(value: object) -> object:
+    """5.0 is the integer 5 in JSON (and in JSON Schema); 5.5, "5" and true are not integers."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# Whether a question shows anything is checked with the request (400, as from qa.ask); the pattern says it.
+Question = Annotated[Text, Field(description=FIELDS["question"], json_schema_extra={"pattern": VISIBLE.pattern})]
+K = Annotated[int, BeforeValidator(_integral), Field(strict=True, ge=1, le=MAX_K, description=FIELDS["k"])]
+History = Annotated[list[Text] | None, Field(max_length=MAX_HISTORY, description=FIELDS["history"])]
+Sources = Annotated[list[Annotated[str, Field(max_length=MAX_SOURCE)]] | None, Field(max_length=MAX_SOURCES, description=FIELDS["sources"])]
+
+
+class RetrieveRequest(BaseModel):
+    # strict: "5" and true are not a k, 5 is.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_fields_only(cls, data: object) -> object:
+        # One error for any number of unknown fields: pydantic would build one per field, on the event
+        # loop (a 4 MB body of 359,000 keys held every request up for seconds).
+        if isinstance(data, dict):
+            unknown = len(data.keys() - cls.model_fields.keys())
+            if unknown:
+                raise ValueError(f"{unknown} unknown field{'s' * (unknown > 1)}; the fields are {', '.join(cls.model_fields)}")
+        return data
+
+    question: Question
+    k: K = 5
+    history: History = None
+    sources: Sources = None
+
+
+def validation_message(errors) -> str:
+    """One line for a request that does not fit its model: where and what, never the value sent
+    (FastAPI's default echoes every bad input back, however large). Only the request's own field names
+    are named (MCP's tools take the same ones); any other is the sender's and is not repeated."""
+    first = errors[0] if errors else {}
+    known = RetrieveRequest.model_fields.keys()
+    parts = [p if isinstance(p, int) or p in known else "(unknown field)" for p in first.get("loc", ()) if p != "body"]
+    where = ".".join(map(str, parts)) or "body"
+    what = str(first.get("msg", "invalid request")).removeprefix("Value error, ")
+    more = f" (and {len(errors) - 1} more problem{'s' * (len(errors) > 2)})" if len(errors) > 1 else ""
+    return f"{where}: {what}{more}"
