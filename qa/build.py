@@ -20,24 +20,12 @@ from .retrieval.tune import tune as measure
 __all__ = ["build_index", "index_corpus", "index_passages"]
 
 
-def build_index(
-    corpus_dir: str | Path,
-    index_dir: str | Path | None = None,
-    *,
-    embedder: TextEncoder | None = None,
-    progress: bool = False,
-    rebuild: bool = False,
-    dry_run: bool = False,
-    kind: str = "auto",
-    max_file_mb: float | None = None,
-    tune: Tuner | None = measure,
-) -> BuildReport:
+def build_index(corpus_dir: str | Path, index_dir: str | Path | None = None, *, tune: Tuner | None = measure, **options) -> BuildReport:
     """Index ``corpus_dir`` into ``index_dir`` (default ``$QA_INDEX_DIR``, else ./index): sync an existing
-    index (embed only what changed) or build a new one; see :func:`qa.indexing.build.sync_index`."""
-    return sync_index(
-        corpus_dir, index_dir, tune=tune, embedder=embedder, progress=progress, rebuild=rebuild, dry_run=dry_run,
-        kind=kind, max_file_mb=max_file_mb,
-    )  # fmt: skip
+    index (embed only what changed) or build a new one. ``options``: ``embedder``, ``progress``,
+    ``rebuild``, ``dry_run``, ``kind`` (the vector store), ``max_file_mb`` -- see
+    :func:`qa.indexing.build.sync_index`."""
+    return sync_index(corpus_dir, index_dir, tune=tune, **options)
 
 
 def index_corpus(

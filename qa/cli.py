@@ -42,6 +42,8 @@ IndexDir = Annotated[
     typer.Option("--index-dir", help="Index folder. Default: $QA_INDEX_DIR, else ./index (see README)."),
 ]
 
+Model = Annotated[Optional[str], typer.Option("--model", help="Embedding model name or path. Default: $QA_MODEL.")]
+
 
 # Control characters other than newline and tab: in a document's text or title they could move the
 # cursor, retitle the window or hide text in a terminal; they are shown as U+FFFD instead.
@@ -63,13 +65,9 @@ def index_cmd(
         Path, typer.Argument(help="Folder of documents: .txt, .md, .html/.htm, .pdf, .docx (searched recursively).")
     ] = Path("corpus"),
     index_dir: IndexDir = None,
-    model: Annotated[
-        Optional[str], typer.Option("--model", help="Embedding model name or path. Default: $QA_MODEL.")
-    ] = None,
+    model: Model = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Embed everything anew instead of syncing.")] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="List added, changed and removed files; write nothing.")
-    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List added, changed and removed files; write nothing.")] = False,
     index_type: Annotated[
         str,
         typer.Option("--index-type", help=f"The vector store: auto (exact search up to 200,000 passages, IVF-SQ8 beyond; $QA_STORE names another) or one of {', '.join(store_kinds()[1:])} (milvus: $QA_MILVUS_URI)."),
@@ -238,12 +236,8 @@ def serve_cmd(
         Optional[Path], typer.Option("--corpus", help="Folder that receives uploads. Default: the one the index was built from.")
     ] = None,
     uploads: Annotated[bool, typer.Option("--uploads/--no-uploads", help="Let people add documents from the page.")] = True,
-    auth: Annotated[
-        Optional[str], typer.Option("--auth", help="Require this login, user:password. Default: $QA_AUTH.")
-    ] = None,
-    auth_file: Annotated[
-        Optional[Path], typer.Option("--auth-file", help="Logins, one user:password a line. Default: $QA_AUTH_FILE.")
-    ] = None,
+    auth: Annotated[Optional[str], typer.Option("--auth", help="Require this login, user:password. Default: $QA_AUTH.")] = None,
+    auth_file: Annotated[Optional[Path], typer.Option("--auth-file", help="Logins, one user:password a line. Default: $QA_AUTH_FILE.")] = None,
 ) -> None:
     """Start the web chat on http://HOST:PORT/, the HTTP API on /api (OpenAPI docs on /docs) and MCP on /mcp."""
     from .serve.server import serve  # gradio and the web stack load only for the command that serves

@@ -49,21 +49,11 @@ class RayEmbedder:
         self.threads = max(1, (os.cpu_count() or 1) // self.actors) if not address else 1
         self._started = False
 
-    @property
-    def model_id(self) -> str:
-        return self.local.model_id
-
-    @property
-    def precision(self) -> str:
-        return self.local.precision
-
-    @property
-    def dimension(self) -> int:
-        return self.local.dimension
-
-    @property
-    def max_tokens(self) -> int:
-        return self.local.max_tokens
+    # What the local embedder answers, declared one by one (a TextEncoder, not whatever it happens to have).
+    model_id = property(lambda self: self.local.model_id)
+    precision = property(lambda self: self.local.precision)
+    dimension = property(lambda self: self.local.dimension)
+    max_tokens = property(lambda self: self.local.max_tokens)
 
     def count_tokens(self, text: str) -> int:
         return self.local.count_tokens(text)

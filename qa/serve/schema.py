@@ -24,7 +24,8 @@ def _integral(value: object) -> object:
 
 # Whether a question shows anything is checked with the request (400, as from qa.ask); the pattern says it.
 Question = Annotated[Text, Field(description=FIELDS["question"], json_schema_extra={"pattern": VISIBLE.pattern})]
-K = Annotated[int, BeforeValidator(_integral), Field(strict=True, ge=1, le=MAX_K, description=FIELDS["k"])]
+# (the constraints before the validator: after it, pydantic leaves minimum and maximum out of the schema)
+K = Annotated[int, Field(strict=True, ge=1, le=MAX_K, description=FIELDS["k"]), BeforeValidator(_integral)]
 History = Annotated[list[Text] | None, Field(max_length=MAX_HISTORY, description=FIELDS["history"])]
 Sources = Annotated[list[Annotated[str, Field(max_length=MAX_SOURCE)]] | None, Field(max_length=MAX_SOURCES, description=FIELDS["sources"])]
 

@@ -5,7 +5,7 @@ import pytest
 from support.fakes import FakeEmbedder
 
 from qa.errors import QAError
-from qa.indexing.embed import Embedder, VectorCache, model_id
+from qa.indexing.embed import Embedder, TextEncoder, VectorCache, model_id
 
 
 def test_model_ids_are_stable_names(monkeypatch, tmp_path):
@@ -138,3 +138,17 @@ def test_vector_cache_embeds_each_text_once_and_forgets_the_least_recent():
     assert cache.encode([], fake.encode).shape == (0, fake.dimension)
     with pytest.raises(ValueError, match="size must be > 0, got 0"):
         VectorCache(0)
+
+
+@pytest.mark.slow
+def test_a_model_with_a_query_prompt_gets_it_on_questions_only():
+    """bge and e5 read "query: …" (or their own words) before a question and nothing, or their own
+    document prompt, before a passage: sentence-transformers keeps them in the model's ``prompts``."""
+    plain, prompted = Embedder(precision="fp32"), Embedder(precision="fp32")
+    prompted.model.prompts = {"query": "query: ", "document": "passage: "}
+    assert isinstance(prompted, TextEncoder) and isinstance(FakeEmbedder(), TextEncoder)
+    texts = ["Where is Ardavan Hatami based?", "He lives in Germany."]
+    assert np.allclose(prompted.encode_query(texts), plain.encode(["query: " + t for t in texts]), atol=1e-6)
+    assert np.allclose(prompted.encode_document(texts), plain.encode(["passage: " + t for t in texts]), atol=1e-6)
+    assert np.allclose(plain.encode_query(texts), plain.encode_document(texts))  # the default model has none
+    assert not np.allclose(prompted.encode_query(texts), plain.encode_query(texts), atol=1e-3)

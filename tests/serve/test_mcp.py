@@ -170,7 +170,7 @@ BAD_INPUT = [
     ("search_documents", {"question": "\u200b\u200b"}, "question must not be empty or blank"),
     ("search_documents", {"question": QUESTION, "k": 0}, "k: Input should be greater than or equal to 1"),
     ("search_documents", {"question": QUESTION, "k": 51}, "k: Input should be less than or equal to 50"),
-    ("search_documents", {"question": "x" * 5000}, "question: String should have at most 2000 characters"),
+    ("search_documents", {"question": "x" * 5000}, "question: question is too long: 5,000 characters, the limit is 2,000"),  # as the API says
     ("search_documents", {"question": QUESTION, "sources": ["secret-plans.txt"]}, "sources: 1 of the files named is not in the index"),
     ("search_documents", {"question": QUESTION, "sources": ["../" * 90]}, "sources.0: String should have at most 256 characters"),
     ("ask", {"question": QUESTION, "history": ["q"] * 21}, "history: List should have at most 20 items"),
