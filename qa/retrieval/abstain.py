@@ -55,7 +55,7 @@ def decide(
     re-ranker's question-over-subject logit gap on the best hit, None without one; ``floor``: the
     re-ranker's score below which its best hit answers nothing, None without one)."""
     query = found.text
-    confidence = (found.nearest or 0.0) - calibration.threshold
+    confidence = found.nearest - calibration.threshold
     if floor is not None and hits and hits[0].score < floor:
         return Verdict(False, round(confidence, 4), "not_found")
     wanted = set(tokenize([query])[0])

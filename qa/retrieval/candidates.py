@@ -27,13 +27,14 @@ def keyword(index: Index, query: Query, depth: int, allowed: np.ndarray | None =
 
 def gather(
     index: Index, query: Query, depth: int, allowed: np.ndarray | None = None, also: np.ndarray | None = None,
-    *, runs=(dense, keyword),
+    *, runs=(dense, keyword), similarity=None,
 ) -> Candidates:  # fmt: skip
     """The union of each run's top ``depth`` (and the positions ``also``), with both scores.
-    ``allowed``: only these passage positions (ascending); ``runs``: the dense and the keyword run."""
+    ``allowed``: only these passage positions (ascending); ``runs``: the dense and the keyword run;
+    ``similarity``: ``index.similarity`` from vectors the caller holds (tuning gathers hundreds of times)."""
     by_vector, by_words = (run(index, query, depth, allowed) for run in runs)
     rows = np.union1d(by_vector.rows, by_words.rows)
     if also is not None:
         rows = np.union1d(also, rows)
     nearest = float(by_vector.scores.max()) if by_vector.scores.size else 0.0
-    return Candidates(rows, index.similarity(query.vector, rows), query.keyword[rows], nearest)
+    return Candidates(rows, (similarity or index.similarity)(query.vector, rows), query.keyword[rows], nearest)

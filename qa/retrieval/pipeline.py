@@ -22,7 +22,7 @@ from collections.abc import Collection
 import numpy as np
 
 from ..indexing.calibrate import calibrate
-from ..indexing.embed import VectorCache
+from .recent import VectorCache
 from ..indexing.folder import load_index
 from ..indexing.index import Index
 from ..indexing.manifest import Calibration, Tuning
@@ -156,7 +156,7 @@ class Retriever:
         if settles:
             with stage("settle"):
                 ranking = s.settle(text, vector, ranking, index.passages, self.embed, idf)
-        return Searched(text, vector, idf, allowed, ranking, found.nearest)
+        return Searched(text, vector, idf, allowed, ranking, found.nearest, found)
 
     # --- what the stages share ------------------------------------------------------------------------
 

@@ -51,15 +51,16 @@ class Ranking:
 @dataclass(frozen=True)
 class Searched:
     """What ranking ``text`` found: its vector, its words' rarity, the passages it was allowed, every
-    candidate with its final score, and the best cosine similarity of any allowed passage (None when no
-    vector search ran: BM25 mode)."""
+    candidate with its final score (and, in hybrid mode, the first round's dense and BM25 scores), and the
+    best cosine similarity of any allowed passage."""
 
     text: str
     vector: np.ndarray
     idf: Mapping[str, float]  # rarity of text's content words (qa.text.content_words) in the index
     allowed: np.ndarray | None  # the passage positions searched (None: all)
     ranking: Ranking
-    nearest: float | None = None
+    nearest: float = 0.0
+    candidates: Candidates | None = None  # hybrid mode: both runs' scores of the first round's candidates
 
     def top(self, n: int) -> list[tuple[int, float]]:
         return self.ranking.top(n)

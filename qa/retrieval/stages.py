@@ -40,9 +40,10 @@ class Run(Protocol):
 class Gather(Protocol):
     def __call__(
         self, index: Index, query: Query, depth: int, allowed: np.ndarray | None = None, also: np.ndarray | None = None,
-        *, runs: tuple[Run, Run] = ...,
+        *, runs: tuple[Run, Run] = ..., similarity: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
     ) -> Candidates:  # fmt: skip
-        """The union of both runs' best ``depth`` (and ``also``), with both scores of each."""
+        """The union of both runs' best ``depth`` (and ``also``), with both scores of each (``similarity``:
+        the cosines of a vector to rows, when the caller has them at hand)."""
         ...
 
 

@@ -37,10 +37,10 @@ from ..indexing.index import Index
 from ..indexing.manifest import TITLE_WEIGHTS, Tuning
 from ..text import sentence_spans
 from ..passage import Passage
-from .candidates import CANDIDATES, gather
+from .candidates import CANDIDATES, gather, keyword
 from .fuse import DENSE_WEIGHT, fuse
 from .pipeline import DEFAULT_TUNING as DEFAULT
-from .ranking import Query
+from .ranking import Query, Ranking
 
 __all__ = ["DEFAULT", "MIN_QUERIES", "QUERIES", "WEIGHTS", "pseudo_queries", "tune"]
 
@@ -78,7 +78,21 @@ def tune(index: Index, *, queries: int = QUERIES, seed: int = 0) -> Tuning:
     # the copy's own BM25 reads titles as the default does; the other weights get one each
     copies = {t: copy if t == DEFAULT.title_weight else copy.with_title_weight(t)
               for t in (TITLE_WEIGHTS if titled else (DEFAULT.title_weight,))}  # fmt: skip
-    gathered = {t: [gather(c, Query(v, c.keyword(q)), depth) for (_, q), v in zip(asked, vectors)] for t, c in copies.items()}
+    # The dense run is the same at every title weight: searched once per question. The candidates'
+    # cosines come from one product of every question with every passage: hundreds of small products, one
+    # per candidate set, each spread over BLAS's threads, stall when other work holds the cores
+    near = [Ranking(*copy.dense(v, depth)) for v in vectors]
+    similar = vectors @ copy.vectors(np.arange(len(copy))).T
+    gathered = {
+        t: [
+            gather(
+                c, Query(v, c.keyword(q)), depth, runs=(lambda *_, n=n: n, keyword),
+                similarity=lambda vector, rows, row=similar[i]: row[rows],
+            )  # fmt: skip
+            for i, ((_, q), v, n) in enumerate(zip(asked, vectors, near))
+        ]
+        for t, c in copies.items()
+    }
 
     def gains(title_weight: int, weight: float) -> np.ndarray:
         return np.array([_ndcg(src, fuse(c, weight).top_rows(10)) for (src, _), c in zip(asked, gathered[title_weight])])

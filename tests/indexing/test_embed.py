@@ -5,7 +5,8 @@ import pytest
 from support.fakes import FakeEmbedder
 
 from qa.errors import QAError
-from qa.indexing.embed import Embedder, TextEncoder, VectorCache, model_id
+from qa.indexing.embed import Embedder, TextEncoder, model_id
+from qa.retrieval.recent import VectorCache
 
 
 def test_model_ids_are_stable_names(monkeypatch, tmp_path):
@@ -152,3 +153,26 @@ def test_a_model_with_a_query_prompt_gets_it_on_questions_only():
     assert np.allclose(prompted.encode_document(texts), plain.encode(["passage: " + t for t in texts]), atol=1e-6)
     assert np.allclose(plain.encode_query(texts), plain.encode_document(texts))  # the default model has none
     assert not np.allclose(prompted.encode_query(texts), plain.encode_query(texts), atol=1e-3)
+
+
+@pytest.mark.slow
+def test_the_exported_int8_model_runs_without_torch_and_encodes_the_same(real_embedder):
+    """Once the default model's int8 export is cached, its files (config, tokenizer.json) are all int8
+    encoding needs: torch and sentence-transformers stay unloaded (4 s of every build and start), and
+    the vectors, token counts and limits are those of the loaded model."""
+    import subprocess
+    import sys
+
+    texts = ["Where is Ardavan Hatami based?", "He lives in Germany. " * 60, "naïve café — 日本語"]
+    real_embedder.encode_document(texts[:1])  # the export is cached by now
+    heavy = Embedder(precision="int8")
+    heavy.model  # loaded the usual way
+    light = Embedder(precision="int8")
+    assert light._light() is not None and heavy._light() is None
+    assert np.array_equal(light.encode_document(texts), heavy.encode_document(texts))
+    assert np.array_equal(light.encode_query(texts[:1]), heavy.encode_query(texts[:1]))
+    assert [light.count_tokens(t) for t in texts] == [heavy.count_tokens(t) for t in texts]
+    assert (light.max_tokens, light.dimension, light.prompt("query")) == (heavy.max_tokens, heavy.dimension, "")
+    probe = "import sys, qa; e = qa.Embedder(); e.encode_query(['x']); print(sorted({'torch', 'sentence_transformers'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
