@@ -167,7 +167,7 @@ def measure(index_dir: Path, rerank: str, args) -> None:
         with recorded() as spent:
             answer = index.ask(next(local), 5)
             j = time.perf_counter()
-            RetrieveResponse.model_validate({"query": answer.query, "hits": [h.to_dict() for h in answer.hits]}).model_dump_json()
+            RetrieveResponse.model_validate(answer.retrieved()).model_dump_json()
             spent["json"] = time.perf_counter() - j
         latencies.append(time.perf_counter() - t)
         stages.append(spent)

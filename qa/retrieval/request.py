@@ -14,7 +14,7 @@ from typing import Literal
 
 __all__ = [
     "FIELDS", "INVISIBLE", "MAX_HISTORY", "MAX_K", "MAX_QUESTION", "MAX_SOURCE", "MAX_SOURCES", "MODES", "VISIBLE",
-    "BlankQuestion", "Mode", "Request", "check_args", "check_history", "check_sources", "check_text", "check_visible",
+    "BlankQuestion", "Mode", "Request", "check_args", "check_history", "check_k", "check_sources", "check_text", "check_visible",
 ]  # fmt: skip
 
 MAX_QUESTION = 2000  # characters of a question (and of each earlier turn of a conversation)
@@ -90,11 +90,17 @@ def check_args(question: object, k: object) -> str:
     long, not valid Unicode or shows nothing (blank, or only invisible characters), or a k that is not an
     integer from 1 to :data:`MAX_K`."""
     question = check_visible(check_text(question))
+    check_k(k)
+    return question
+
+
+def check_k(k: object) -> int:
+    """``k`` when it is an integer from 1 to :data:`MAX_K`; ValueError otherwise."""
     if isinstance(k, bool) or not isinstance(k, int):
         raise ValueError(f"k must be an integer, got {type(k).__name__}")
     if not 0 < k <= MAX_K:
         raise ValueError(f"k must be between 1 and {MAX_K}, got {k}")
-    return question
+    return k
 
 
 def check_visible(question: str) -> str:

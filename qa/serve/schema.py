@@ -8,13 +8,17 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from ..retrieval.request import FIELDS, MAX_HISTORY, MAX_K, MAX_QUESTION, MAX_SOURCE, MAX_SOURCES, VISIBLE, check_text
+from ..retrieval.request import (
+    FIELDS, MAX_HISTORY, MAX_K, MAX_QUESTION, MAX_SOURCE, MAX_SOURCES, VISIBLE, check_history, check_k, check_sources,
+    check_text,
+)  # fmt: skip
 
 __all__ = ["History", "K", "Question", "RetrieveRequest", "Sources", "validation_message"]
 
-# The length and Unicode checks are qa's own, so the API and MCP say what the CLI and qa.ask say; the
-# schema still states the limit.
+# The checks are qa's own (qa.retrieval.request), so the API and MCP say what the CLI and qa.ask say about
+# the same input; pydantic checks the types, and the schema states the limits.
 Text = Annotated[str, AfterValidator(check_text), Field(json_schema_extra={"maxLength": MAX_QUESTION})]
+Turn = Annotated[str, AfterValidator(lambda t: check_text(t, "each turn of history")), Field(json_schema_extra={"maxLength": MAX_QUESTION})]
 
 
 def _integral(value: object) -> object:
@@ -24,10 +28,19 @@ def _integral(value: object) -> object:
 
 # Whether a question shows anything is checked with the request (400, as from qa.ask); the pattern says it.
 Question = Annotated[Text, Field(description=FIELDS["question"], json_schema_extra={"pattern": VISIBLE.pattern})]
-# (the constraints before the validator: after it, pydantic leaves minimum and maximum out of the schema)
-K = Annotated[int, Field(strict=True, ge=1, le=MAX_K, description=FIELDS["k"]), BeforeValidator(_integral)]
-History = Annotated[list[Text] | None, Field(max_length=MAX_HISTORY, description=FIELDS["history"])]
-Sources = Annotated[list[Annotated[str, Field(max_length=MAX_SOURCE)]] | None, Field(max_length=MAX_SOURCES, description=FIELDS["sources"])]
+K = Annotated[
+    int, Field(strict=True, description=FIELDS["k"], json_schema_extra={"minimum": 1, "maximum": MAX_K}),
+    BeforeValidator(_integral), AfterValidator(check_k),
+]  # fmt: skip
+History = Annotated[
+    list[Turn] | None, Field(description=FIELDS["history"], json_schema_extra={"maxItems": MAX_HISTORY}),
+    AfterValidator(lambda turns: turns if turns is None else check_history(turns)),
+]  # fmt: skip
+Sources = Annotated[
+    list[Annotated[str, Field(json_schema_extra={"maxLength": MAX_SOURCE})]] | None,
+    Field(description=FIELDS["sources"], json_schema_extra={"maxItems": MAX_SOURCES}),
+    AfterValidator(lambda sources: None if sources is None else list(check_sources(sources))),
+]  # fmt: skip
 
 
 class RetrieveRequest(BaseModel):

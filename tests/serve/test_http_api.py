@@ -144,3 +144,19 @@ def test_answers_say_where_their_time_went_only_when_asked(server, serving, corp
         assert {"embed", "bm25", "vectors", "rerank", "highlight", "abstain", "json", "total"} <= spent.keys() <= {*STAGES, "json", "total"}
         assert all(ms >= 0 for ms in spent.values())
         assert sum(v for k, v in spent.items() if k != "total") <= spent["total"] + 0.05
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"k": 0}, {"k": 51}, {"history": ["q"] * 21}, {"history": ["q" * 2001]}, {"sources": ["a"] * 1001},
+     {"sources": ["a" * 257]}, {"question": "x" * 2001}, {"question": "\u200b "}],  # fmt: skip
+)
+def test_bad_input_gets_the_words_qa_ask_uses(server, fields):
+    """One input contract (qa.retrieval.request): the API says of bad input what qa.ask and the CLI say."""
+    from qa.retrieval.request import Request
+
+    body = {"question": "Who is Ardavan Hatami?", **fields}
+    with pytest.raises(ValueError) as python:
+        Request.checked(body["question"], body.get("k", 5), history=body.get("history"), sources=body.get("sources"))
+    status, _, answer = call(server, "/api/retrieve", body)
+    assert status in (400, 422) and answer["detail"].split(": ", 1)[-1] == str(python.value)

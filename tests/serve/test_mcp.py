@@ -168,17 +168,18 @@ def test_no_resource_outside_the_index_can_be_read(connect):
 BAD_INPUT = [
     ("search_documents", {"question": "   "}, "question must not be empty or blank"),
     ("search_documents", {"question": "\u200b\u200b"}, "question must not be empty or blank"),
-    ("search_documents", {"question": QUESTION, "k": 0}, "k: Input should be greater than or equal to 1"),
-    ("search_documents", {"question": QUESTION, "k": 51}, "k: Input should be less than or equal to 50"),
+    ("search_documents", {"question": QUESTION, "k": 0}, "k: k must be between 1 and 50, got 0"),
+    ("search_documents", {"question": QUESTION, "k": 51}, "k: k must be between 1 and 50, got 51"),
     ("search_documents", {"question": "x" * 5000}, "question: question is too long: 5,000 characters, the limit is 2,000"),  # as the API says
     ("search_documents", {"question": QUESTION, "sources": ["secret-plans.txt"]}, "sources: 1 of the files named is not in the index"),
-    ("search_documents", {"question": QUESTION, "sources": ["../" * 90]}, "sources.0: String should have at most 256 characters"),
-    ("ask", {"question": QUESTION, "history": ["q"] * 21}, "history: List should have at most 20 items"),
+    ("search_documents", {"question": QUESTION, "sources": ["../" * 90]}, "sources: each of sources must be at most 256 characters, got 270"),
+    ("ask", {"question": QUESTION, "history": ["q"] * 21}, "history: history has 21 turns, the limit is 20"),
     ("ask", {}, "question: Field required"),
     ("no_such_tool", {}, "unknown tool: tools/list names the tools of this server"),
     ("x" * 100_000, {}, "unknown tool: tools/list names the tools of this server"),
     ("search_documents", {"question": QUESTION, "k": "5"}, "k: Input should be a valid integer"),
     ("search_documents", {"question": QUESTION, "k": True}, "k: Input should be a valid integer"),
+    ("ask", {"question": QUESTION, "history": ["q" * 2001]}, "history.0: each turn of history is too long"),
 ]  # fmt: skip
 
 
