@@ -20,14 +20,19 @@ result with one line, which never repeats what was sent.
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 import os
+import re
 import sys
 from typing import Any
 from urllib.parse import quote
 
+import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
+from mcp.server.stdio import stdio_server
 from mcp_types import Resource
 from pydantic import ValidationError
 
@@ -78,6 +83,48 @@ class _Server(MCPServer):
             Resource(uri=DOC_URI + quote(s), name=s, title=index.title(s), mime_type="text/plain")
             for s in index.sources
         ]
+
+
+    async def run_stdio_async(self) -> None:
+        """The SDK's stdio transport, reading lines JSON-RPC's parser can take (:class:`_ValidLines`)."""
+        stdin = _ValidLines(anyio.wrap_file(io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")))
+        async with stdio_server(stdin=stdin) as (read_stream, write_stream):
+            await self._lowlevel_server.run(read_stream, write_stream, self._lowlevel_server.create_initialization_options())
+
+
+class _ValidLines:
+    """stdin's lines, each with any escaped lone surrogate ("\\ud800", valid JSON text that no UTF-8 can
+    hold) replaced by U+FFFD: the SDK's parser refuses such a line, and over stdio it answered nothing at
+    all -- the client waited for ever. Every other line passes untouched."""
+
+    def __init__(self, lines) -> None:
+        self._lines = lines
+
+    async def __aiter__(self):
+        async for line in self._lines:
+            yield _without_lone_surrogates(line)
+
+
+def _without_lone_surrogates(line: str) -> str:
+    if "\\u" not in line:  # no escape at all: nothing to mend (the common case, at no cost)
+        return line
+    try:
+        message = json.loads(line)
+    except (ValueError, RecursionError):
+        return line  # not JSON: the SDK says so itself
+    stack, mended = [message], False
+    while stack:  # not recursive: nesting depth is the sender's choice
+        item = stack.pop()
+        pairs = item.items() if isinstance(item, dict) else enumerate(item) if isinstance(item, list) else ()
+        for key, value in list(pairs):
+            if isinstance(value, str) and _LONE.search(value):
+                item[key], mended = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace"), True
+            elif isinstance(value, dict | list):
+                stack.append(value)
+    return json.dumps(message, ensure_ascii=False) + "\n" if mended else line
+
+
+_LONE = re.compile("[\ud800-\udfff]")
 
 
 class _Shortened(logging.Filter):

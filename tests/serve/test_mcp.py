@@ -246,3 +246,28 @@ def test_mcp_over_http_keeps_the_servers_limits(server):
     for method in ("GET", "DELETE", "PUT"):  # stateless: no event stream to hold open, no session to end
         response = httpx2.request(method, server + "/mcp", headers={"accept": "text/event-stream"}, timeout=10)
         assert response.status_code == 405 and response.headers["allow"] == "POST"
+
+
+def test_a_lone_surrogate_over_stdio_is_answered_not_left_hanging(corpus_index):
+    """JSON may escape a lone surrogate ("\\ud800") that no UTF-8 can hold; the SDK's parser refuses the
+    line, and over stdio nothing was answered at all. Now it is read with U+FFFD in its place."""
+    import select
+    import subprocess
+
+    qa_command = str(Path(sys.executable).with_name("qa"))
+    hello = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+             "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}  # fmt: skip
+    raw = json.dumps(hello) + "\n" + json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}) + "\n"
+    raw += '{"jsonrpc":"2.0","id":77,"method":"tools/call","params":{"name":"search_documents","arguments":{"question":"\\ud800 Who is Ardavan Hatami?","k":1}}}\n'
+    server = subprocess.Popen([qa_command, "mcp", "--index-dir", str(corpus_index)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        server.stdin.write(raw.encode())
+        server.stdin.flush()
+        found = None
+        while found is None and select.select([server.stdout], [], [], 120)[0]:
+            answer = json.loads(server.stdout.readline() or b"{}")
+            found = answer if answer.get("id") == 77 else None
+    finally:
+        server.kill()
+    assert found is not None, "no answer within 120 s"
+    assert not found["result"]["isError"] and found["result"]["structuredContent"]["hits"]
