@@ -111,6 +111,7 @@ class Embedder:
         self._files: ModelFiles | None | bool = False  # False: not looked for yet (see _light)
         self._int8 = None
         self._counter = None  # the tokenizer's own copy for count_tokens (see there)
+        self._prompts: dict[str, str] | None = None  # the model's prompts, once read (see prompt)
         self._dimension: int | None = None
         self._lock = threading.RLock()
 
@@ -198,7 +199,9 @@ class Embedder:
     def prompt(self, kind: str) -> str:
         """The text the model wants before a ``query`` or a ``document`` (its sentence-transformers
         ``prompts``; "" for a model without, like the default)."""
-        prompts = getattr(self._light() or self.model, "prompts", None) or {}
+        if self._prompts is None:  # read once: every question asks (the files' or the loaded model's, alike)
+            self._prompts = dict(getattr(self._light() or self.model, "prompts", None) or {})
+        prompts = self._prompts
         if kind == "document":
             return prompts.get("document") or prompts.get("passage") or ""
         return prompts.get(kind) or ""

@@ -126,8 +126,8 @@ class Retriever:
             allowed = index.allowed(sources)
         vector = self.embed_query(text)
         idf = index.idf(content_words([text])[0])
-        nothing = Ranking(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
         if not len(index) or (allowed is not None and not allowed.size):
+            nothing = Ranking(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
             return Searched(text, vector, idf, allowed, nothing, 0.0)
         searched = len(index) if allowed is None else len(allowed)
         if mode == "bm25":

@@ -33,7 +33,7 @@ from ..errors import QAError
 from ..passage import Highlight, Passage
 from ..retrieval.answer import Answer
 from ..retrieval.pipeline import Retriever
-from ..retrieval.request import Request
+from ..retrieval.request import Request, check_visible
 from ..timing import recorded, stage
 from ..version import __version__
 from .schema import RetrieveRequest, validation_message
@@ -119,11 +119,11 @@ def build_api(index_dir: str | os.PathLike, *, lifespan=None) -> FastAPI:
         return current_retriever(index_dir, lambda message: HTTPException(503, message))
 
     def run(request: RetrieveRequest):
-        # The schema has checked each field against the input contract; what is left is whether the
-        # question shows anything (400, as from qa.ask).
-        checked = Request.checked(request.question, request.k, history=request.history, sources=request.sources)
+        # The schema has checked each field with the input contract's own checks (qa.serve.schema); what
+        # is left is whether the question shows anything (400, as from qa.ask).
+        history, sources = tuple(request.history or ()), None if request.sources is None else tuple(request.sources)
         try:
-            return current().run(checked)
+            return current().run(Request(check_visible(request.question), request.k, history, sources))
         except QAError as e:  # the re-ranker's model missing or damaged since the start
             raise HTTPException(503, str(e)) from None
 
