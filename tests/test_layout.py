@@ -61,9 +61,9 @@ def test_no_module_is_over_300_lines():
 
 # The index's parts (and anything private of it) reached from the layers that should only use its
 # read-only interface (qa.indexing.index.Index): passages handed whole to a stage that samples or looks
-# them up by position are the only reaches left.
+# them up by position, and tuning's model for its copy, are the only reaches left.
 REACH = re.compile(r"\bindex\.(_\w+|store|bm25|passages|embedder|manifest|ids)\b")
-MAX_REACHES = 5
+MAX_REACHES = 4
 
 
 def test_retrieval_and_serve_use_the_index_through_its_interface():

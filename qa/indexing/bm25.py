@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import bm25s
 import numpy as np
 
+from ..passage import Passage
 from ..text import tokenize, tokenize_corpus
 
-__all__ = ["BM25"]
+__all__ = ["BM25", "PassageWords"]
 
 # Lucene's BM25 with the parameters Anserini uses for passage retrieval: a standard, not a fit to
 # any one of our datasets.
@@ -29,9 +31,14 @@ class BM25:
 
     @classmethod
     def build(cls, texts: list[str]) -> BM25:
+        return cls.from_words(tokenize_corpus(texts))
+
+    @classmethod
+    def from_words(cls, words: list[list[str]]) -> BM25:
+        """BM25 over documents already tokenized (:func:`qa.text.tokenize_corpus`)."""
         model = bm25s.BM25(k1=K1, b=B)
-        model.index(tokenize_corpus(texts), show_progress=False)
-        return cls(model, len(texts))
+        model.index(words, show_progress=False)
+        return cls(model, len(words))
 
     def __len__(self) -> int:
         return self.size
@@ -65,3 +72,24 @@ class BM25:
     @classmethod
     def load(cls, folder: Path, size: int) -> BM25:
         return cls(bm25s.BM25.load(str(folder), show_progress=False, allow_pickle=False), size)
+
+
+class PassageWords:
+    """The BM25 words of passages' texts and titles, each tokenized once for every BM25 a build makes of
+    them: one per title weight measured, the measuring sample's, the one kept (tokenizing was most of each).
+    A passage's words at a title weight are those of :meth:`Passage.keyword_text` (words do not span the
+    lines it joins), so its BM25 is the same."""
+
+    def __init__(self, passages: Sequence[Passage], known: PassageWords | None = None):
+        """``known``: words of another set of passages, reused for the texts and titles they share."""
+        have = known._words if known is not None else {}
+        parts = [(p.context, p.text) for p in passages]
+        wanted = dict.fromkeys(s for context, text in parts for s in (*context, text))
+        missing = [s for s in wanted if s not in have]
+        made = dict(zip(missing, tokenize_corpus(missing))) if missing else {}
+        self._words = words = {s: have[s] if s in have else made[s] for s in wanted}
+        self._each = [([w for c in context for w in words[c]], words[text]) for context, text in parts]
+
+    def bm25(self, title_weight: int = 1) -> BM25:
+        """BM25 over the passages, each with its title ``title_weight`` times."""
+        return BM25.from_words([context * title_weight + text for context, text in self._each])

@@ -9,6 +9,7 @@ nothing is written. ``rebuild=True`` embeds everything anew; ``dry_run=True`` sa
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections import Counter
@@ -24,6 +25,7 @@ from ..timing import BUILD_STAGES, recorded, stage
 from ..passage import Passage
 from ..readers import Skip, max_file_bytes
 from ..version import __version__
+from .ahead import Ahead
 from .assemble import assemble_index
 from .calibrate import calibrate
 from .collect import Collected, collect, format_counts, scan
@@ -56,11 +58,12 @@ def memory_index(
     embedder = embedder or Embedder()
     corpus_dir = Path(corpus_dir)
     cap = max_file_bytes()
-    read = collect(corpus_dir, embedder, None, previous, scan(corpus_dir, cap), cap)
-    return _index(corpus_dir, read, embedder, progress, previous, kind, tune)[0]
+    with Ahead.of(embedder) as ahead:
+        read = collect(corpus_dir, embedder, None, previous, scan(corpus_dir, cap, hashes=False), cap, ahead)
+        return _index(corpus_dir, read, embedder, progress, previous, kind, tune, ahead=ahead)[0]
 
 
-def _index(corpus_dir: Path, read: Collected, embedder, progress, previous, kind, tune, kept=None) -> tuple[Index, int]:
+def _index(corpus_dir: Path, read: Collected, embedder, progress, previous, kind, tune, kept=None, ahead=None) -> tuple[Index, int]:
     """The index of what was read, calibrated for abstention and tuned (``kept``: the tuning of the
     index synced, when the sync changed too little to measure again), and how many passages were embedded."""
     described = Manifest(
@@ -69,22 +72,22 @@ def _index(corpus_dir: Path, read: Collected, embedder, progress, previous, kind
         files=read.files, skipped={s.source: SkippedFile(s.reason, s.sha256) for s in read.skipped},
         duplicates=read.duplicates, warnings=read.warnings,
     )  # fmt: skip
-    built = kept.title_weight if kept is not None else 1  # BM25 as the kept tuning has it, until measured anew
     index, embedded = assemble_index(
         read.all_passages(), embedder, progress=progress, previous=previous, kind=kind, texts=read.texts,
-        manifest=described, title_weight=built,
+        manifest=described, title_weight=None, ahead=ahead,
     )  # fmt: skip
-    return _finish(index, embedded, tune, kept, built), embedded
+    return _finish(index, embedded, tune, kept), embedded
 
 
 def passages_index(passages: list[Passage], *, tune: Tuner | None, embedder: TextEncoder | None = None, progress: bool = False) -> Index:
     """An in-memory index of ``passages`` (not read from files: a benchmark's), calibrated and tuned as a build does."""
-    index, embedded = assemble_index(passages, embedder or Embedder(), progress=progress)
+    index, embedded = assemble_index(passages, embedder or Embedder(), progress=progress, title_weight=None)
     return _finish(index, embedded, tune)
 
 
-def _finish(index: Index, embedded: int, tune: Tuner | None, kept: Tuning | None = None, built: int = 1) -> Index:
-    """The build stages after the index is assembled: calibration for abstention, then the hybrid's tuning."""
+def _finish(index: Index, embedded: int, tune: Tuner | None, kept: Tuning | None = None) -> Index:
+    """The build stages after the index is assembled (without BM25, whose title weight tuning chooses):
+    calibration for abstention, the hybrid's tuning, then BM25 from the words assembling tokenized."""
     with stage("calibrate"):
         index = index.with_calibration(calibrate(index))
     fits = kept is not None and kept.queries and embedded <= RETUNE_SHARE * len(index) and len(index) <= (1 + RETUNE_SHARE) * kept.passages
@@ -92,10 +95,9 @@ def _finish(index: Index, embedded: int, tune: Tuner | None, kept: Tuning | None
     if tune is not None and not fits:
         with stage("tune"):
             tuning = tune(index)
-    if tuning is not None:
-        with stage("bm25"):  # BM25 read as the tuning chose (rebuilt only if the title weight differs)
-            index = index.with_tuning(tuning, built)
-    return index
+    with stage("bm25"):  # made once, reading titles as the tuning chose (else once)
+        index = index.with_tuning(tuning) if tuning is not None else index.with_title_weight(1)
+    return index.built()
 
 
 def _changes(old: Manifest, read: Collected, before: list[Passage], after: list[Passage]) -> Changes:
@@ -142,9 +144,9 @@ def _sync(corpus_dir, index_dir, tune, embedder, progress, rebuild, dry_run, kin
     if not corpus_dir.is_dir():
         raise QAError(f"corpus folder not found: {corpus_dir}")
     embedder = embedder or Embedder()
-    with index_lock(index_dir):
+    with index_lock(index_dir), contextlib.ExitStack() as stack:
         old, repairs = (None, []) if rebuild else _previous_manifest(index_dir, embedder)
-        scanned = scan(corpus_dir, cap)
+        scanned = scan(corpus_dir, cap, hashes=old is not None)
         # Nothing changed, and the data is intact (damage is repaired below, by reading and embedding again)
         if old is not None and scanned.fingerprint() == old.fingerprint() and not damaged(index_dir, old):
             return BuildReport(
@@ -166,7 +168,8 @@ def _sync(corpus_dir, index_dir, tune, embedder, progress, rebuild, dry_run, kin
                 previous = previous.without_texts()
                 repairs = [f"{e.what}: the PDF, DOCX and HTML files read again"]
         before = previous.passages if previous else []
-        read = collect(corpus_dir, embedder, old, previous, scanned, cap)
+        ahead = None if dry_run else stack.enter_context(Ahead.of(embedder))  # passages encoded while files are read
+        read = collect(corpus_dir, embedder, old, previous, scanned, cap, ahead)
         report = partial(
             BuildReport, corpus_dir, index_dir, len(read.files), skipped=tuple(read.skipped), full=old is None,
             formats=read.formats(), duplicates=read.duplicates, warnings=read.warnings, repairs=tuple(repairs),
@@ -178,7 +181,7 @@ def _sync(corpus_dir, index_dir, tune, embedder, progress, rebuild, dry_run, kin
             fresh = sum(pid not in known for pid in passage_ids(passages))
             changes = _changes(old or NOTHING_INDEXED, read, before, passages)
             return report(len(passages), seconds=time.perf_counter() - began, embedded=fresh, changes=changes, written=False)
-        index, embedded = _index(corpus_dir, read, embedder, progress, previous, kind, tune, old.tuning if old else None)
+        index, embedded = _index(corpus_dir, read, embedder, progress, previous, kind, tune, old.tuning if old else None, ahead)
         with stage("write"):
             save_index(index, index_dir)
         index.prune()  # a shared store drops what no index uses, now the new one is in place

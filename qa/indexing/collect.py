@@ -15,6 +15,7 @@ from ..passage import Passage
 from ..readers import Document, Skip, format_of, is_extracted, list_files, read_document
 from ..readers.isolate import Isolated
 from ..timing import stage
+from .ahead import Ahead
 from .embed import TextEncoder
 from .folder import sha256_file
 from .index import Index
@@ -65,9 +66,10 @@ def format_counts(sources) -> dict[str, int]:
     return dict(Counter(map(format_of, sources)))
 
 
-def scan(corpus_dir: Path, cap: int) -> Scan:
+def scan(corpus_dir: Path, cap: int, *, hashes: bool = True) -> Scan:
     """Each candidate file's path and sha256 (None: larger than ``cap`` bytes or unreadable, left to
-    reading to say why), and the files skipped outright (links outside the corpus, pipes…)."""
+    reading to say why; or not hashed, ``hashes=False``: there is no index to compare with, and reading
+    hashes what it reads), and the files skipped outright (links outside the corpus, pipes…)."""
     found, skipped = {}, []
     for item in list_files(corpus_dir):
         if isinstance(item, Skip):
@@ -75,7 +77,7 @@ def scan(corpus_dir: Path, cap: int) -> Scan:
             continue
         source = item.relative_to(corpus_dir).as_posix()
         try:
-            digest = None if item.stat().st_size > cap else sha256_file(item)
+            digest = None if not hashes or item.stat().st_size > cap else sha256_file(item)
         except OSError:
             digest = None
         found[source] = ScannedFile(item, digest)
@@ -83,12 +85,14 @@ def scan(corpus_dir: Path, cap: int) -> Scan:
 
 
 def collect(
-    corpus_dir: Path, embedder: TextEncoder, old: Manifest | None, previous: Index | None, scanned: Scan, cap: int
-) -> Collected:
+    corpus_dir: Path, embedder: TextEncoder, old: Manifest | None, previous: Index | None, scanned: Scan, cap: int,
+    ahead: Ahead | None = None,
+) -> Collected:  # fmt: skip
     """Read and split the corpus. A file whose content is what the old index has is not parsed again:
     its passages (or the reason it was skipped) are reused -- unless it is a PDF, DOCX or HTML file
     whose extracted text the old index lost (a damaged ``texts.jsonl``). Files with the same content
-    are indexed once, under the first path; the others are listed on its passages as copies."""
+    are indexed once, under the first path; the others are listed on its passages as copies. The
+    passages of each file read are handed to ``ahead`` to be encoded meanwhile."""
     if not corpus_dir.is_dir():
         raise QAError(f"corpus folder not found: {corpus_dir}")
     skipped = list(scanned.skipped)
@@ -121,6 +125,8 @@ def collect(
                 skipped.append(item)
                 continue
             docs[source] = (item.sha256, _split(item, embedder))
+            if ahead is not None:
+                ahead.add(p.search_text for p in docs[source][1])
             if item.extracted:
                 texts[source] = item.text
             if item.warnings:

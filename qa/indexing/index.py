@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import QAError
 from ..passage import Passage
 from ..readers import format_of
-from .bm25 import BM25
+from .bm25 import BM25, PassageWords
 from .embed import TextEncoder
 from .manifest import Calibration, Manifest, Tuning
 from .records import passage_ids, write_passages, write_texts
@@ -45,16 +45,18 @@ class Index:
         self,
         passages: list[Passage],
         store: VectorStore,
-        bm25: BM25,
+        bm25: BM25 | None,
         embedder: TextEncoder,
         manifest: Manifest,
         ids: list[str] | None = None,
         *,
         texts: dict[str, str] | Callable[[], dict[str, str]] | None = None,
+        words: PassageWords | None = None,
     ):
         """``texts``: the text extracted from each PDF, DOCX and HTML file (what their passages' offsets
-        refer to), or a function that reads them when first needed."""
-        if not (len(passages) == len(store) == len(bm25)):
+        refer to), or a function that reads them when first needed. While it is built, an index may have
+        no BM25 yet (``bm25`` None: :meth:`with_tuning` makes it) and hold its passages' ``words``."""
+        if not (len(passages) == len(store) == len(bm25 if bm25 is not None else passages)):
             raise QAError(
                 f"index is inconsistent ({len(passages)} passages, {len(store)} vectors, {len(bm25)} in "
                 "BM25); rebuild it with 'qa index'"
@@ -68,6 +70,7 @@ class Index:
         self._texts, self._read_texts = (texts, None) if not callable(texts) else (None, texts)
         self._texts_lock = threading.Lock()
         self._checked = False  # the model's dimension against the store's, once
+        self._words = words
 
     def __len__(self) -> int:
         return len(self._passages)
@@ -222,10 +225,6 @@ class Index:
                 self._texts = self._read_texts() if self._read_texts else {}
             return self._texts
 
-    def document_text(self, source: str) -> str | None:
-        """The text extracted from a PDF, DOCX or HTML file, or None for a .txt/.md file."""
-        return self.document_texts().get(source)
-
     # --- new indexes from this one -------------------------------------------------------------------
 
     def _with(self, **parts) -> Index:
@@ -239,14 +238,23 @@ class Index:
         return self._with(manifest=self._manifest.replace(abstain=calibration))
 
     def with_tuning(self, tuning: Tuning, built: int = 1) -> Index:
-        """This index with ``tuning`` in its manifest, and BM25 rebuilt when the tuning weighs titles
-        otherwise than the BM25 it has (``built``: that title weight)."""
-        bm25 = self._bm25 if tuning.title_weight == built else keyword_index(self._passages, tuning.title_weight)
+        """This index with ``tuning`` in its manifest, and BM25 made when the tuning weighs titles
+        otherwise than the BM25 it has (``built``: that title weight) or it has none yet."""
+        same = self._bm25 is not None and tuning.title_weight == built
+        bm25 = self._bm25 if same else (self._words or PassageWords(self._passages)).bm25(tuning.title_weight)
         return self._with(manifest=self._manifest.replace(tuning=tuning), bm25=bm25)
 
     def with_title_weight(self, title_weight: int) -> Index:
         """This index with BM25 reading each passage's title ``title_weight`` times (for measuring)."""
-        return self._with(bm25=keyword_index(self._passages, title_weight))
+        return self._with(bm25=(self._words or PassageWords(self._passages)).bm25(title_weight))
+
+    @property
+    def words(self) -> PassageWords | None:  # its passages' BM25 words while it is built; None once built
+        return self._words
+
+    def built(self) -> Index:
+        """This index as it is kept once built: without the words its build tokenized."""
+        return self._with(words=None)
 
     def sharing_model(self, other: Index) -> Index:
         """This index with ``other``'s model (already in memory) when both were built with the same one."""
@@ -281,11 +289,6 @@ class Index:
     @functools.cached_property
     def _by_start(self) -> dict[tuple[str, int], int]:
         return {(p.source, p.start): i for i, p in enumerate(self._passages)}
-
-
-def keyword_index(passages: Iterable[Passage], title_weight: int = 1) -> BM25:
-    """BM25 over ``passages``, each with its title ``title_weight`` times."""
-    return BM25.build([p.keyword_text(title_weight) for p in passages])
 
 
 def top_ids(scores: np.ndarray, n: int) -> np.ndarray:

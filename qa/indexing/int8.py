@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import itertools
 import json
 import logging
 import os
 import shutil
 import tempfile
+import threading
 import warnings
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -160,18 +163,33 @@ class Int8Encoder:
             shutil.rmtree(work, ignore_errors=True)
         return target
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    def encode(self, texts: list[str], done: Callable[[int], object] | None = None) -> np.ndarray:
+        """One unit vector per text, in order; ``done(n)`` is told as texts are encoded (from the lanes,
+        one at a time)."""
         if len(texts) == 1:  # a question: on the caller's thread (sessions run concurrently; no hand-over)
             return self._one(self.sessions[0], texts[0])[None, :]
         vectors: list[np.ndarray | None] = [None] * len(texts)
-        lanes = len(self.sessions)
+        # Each lane takes the next text as it frees up (next() on a count is atomic under the GIL): a
+        # whole build is one call, so no lane waits for the other at the end of every batch
+        taken, telling, stop = itertools.count(), threading.Lock(), threading.Event()
 
-        def lane(k: int) -> None:  # texts k, k + lanes, … (longest-first input spreads evenly)
-            for i in range(k, len(texts), lanes):
-                vectors[i] = self._one(self.sessions[k], texts[i])
+        def lane(session) -> None:
+            while not stop.is_set() and (i := next(taken)) < len(texts):
+                vectors[i] = self._one(session, texts[i])
+                if done is not None:
+                    with telling:
+                        done(1)
 
-        list(self._pool.map(lane, range(min(lanes, len(texts)))))
+        try:
+            list(self._pool.map(lane, self.sessions[: len(texts)]))
+        except BaseException:  # Ctrl-C: the lanes stop after their text, not after every text
+            stop.set()
+            raise
         return np.stack(vectors).astype(np.float32) if texts else np.zeros((0, 0), dtype=np.float32)
+
+    def encode_one(self, text: str) -> np.ndarray:
+        """One text on the last session (the one a single-text ``encode`` leaves free: a spare lane)."""
+        return self._one(self.sessions[-1], text)
 
     def _one(self, session, text: str) -> np.ndarray:
         ids = np.array([self.tokenizer.encode(text).ids], dtype=np.int64)

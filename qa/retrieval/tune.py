@@ -32,6 +32,7 @@ import random
 
 import numpy as np
 
+from ..indexing.ahead import Ahead
 from ..indexing.assemble import assemble_index
 from ..indexing.index import Index
 from ..indexing.manifest import TITLE_WEIGHTS, Tuning
@@ -56,7 +57,8 @@ def tune(index: Index, *, queries: int = QUERIES, seed: int = 0) -> Tuning:
     """The title weight and fusion weight that retrieve the sources of ``index``'s pseudo-queries best,
     with the evidence (nDCG@10 at each), or the defaults when the corpus is too small to measure."""
     rng = random.Random(seed)
-    found = pseudo_queries(index.passages, queries, rng)
+    passages, embedder = index.passages, index.embedder
+    found = pseudo_queries(passages, queries, rng)
     if len(found) < MIN_QUERIES:
         return dataclasses.replace(
             DEFAULT, method=f"defaults: {len(found)} passages of 3+ sentences, {MIN_QUERIES} needed to measure",
@@ -66,18 +68,22 @@ def tune(index: Index, *, queries: int = QUERIES, seed: int = 0) -> Tuning:
     others = [i for i in range(len(index)) if i not in sources]
     keep = sorted(sources | set(rng.sample(others, min(len(others), SAMPLE - len(sources)))))
     cut = {position: passage for position, _, passage in found}
-    sample = [cut.get(i, index.passages[i]) for i in keep]
-    copy = assemble_index(sample, index.embedder, previous=index)[0]
+    sample = [cut.get(i, passages[i]) for i in keep]
+    with Ahead.of(embedder) as ahead:  # the shortened passages encoded while the copy's BM25 is built
+        ahead.add(passage.search_text for _, _, passage in found)
+        copy = assemble_index(sample, embedder, previous=index, ahead=ahead)[0]
     where = {i: n for n, i in enumerate(keep)}
     asked = [(where[position], question) for position, question, _ in found]
     # The first round of hybrid ranking (Retriever.rank without feedback and settle): BM25 of each title
     # weight over the sample, candidates gathered once per question and BM25, fused at each weight.
-    vectors = copy.encode_query([q for _, q in asked])
     depth = min(len(copy), CANDIDATES)
     titled = any(p.context for p in sample)
-    # the copy's own BM25 reads titles as the default does; the other weights get one each
-    copies = {t: copy if t == DEFAULT.title_weight else copy.with_title_weight(t)
-              for t in (TITLE_WEIGHTS if titled else (DEFAULT.title_weight,))}  # fmt: skip
+    with Ahead.of(embedder, "query") as ahead:  # the questions encoded while BM25s are built
+        ahead.add(q for _, q in asked)
+        # the copy's own BM25 reads titles as the default does; the other weights get one each
+        copies = {t: copy if t == DEFAULT.title_weight else copy.with_title_weight(t)
+                  for t in (TITLE_WEIGHTS if titled else (DEFAULT.title_weight,))}  # fmt: skip
+        vectors = ahead.take([q for _, q in asked])
     # The dense run is the same at every title weight: searched once per question. The candidates'
     # cosines come from one product of every question with every passage: hundreds of small products, one
     # per candidate set, each spread over BLAS's threads, stall when other work holds the cores

@@ -50,6 +50,28 @@ def test_real_model_token_budget(real_embedder):
     assert real_embedder.count_tokens("hello world") == 2
 
 
+@pytest.mark.slow
+def test_counting_by_pieces_gives_the_tokenizers_own_counts(real_embedder):
+    """Counting whitespace-separated pieces once each (the default model's BERT tokenizer) must give
+    what the tokenizer gives the whole text: accents, CJK, controls, odd spaces, long and repeated words."""
+    from transformers import AutoTokenizer
+
+    from qa.indexing.embed import _shipped_model_path
+
+    tokenizer = AutoTokenizer.from_pretrained(str(_shipped_model_path()))
+    texts = [
+        "Ünïcödé naïve café — 東京タワー and 한국어 텍스트; e\u0301x combining",
+        "tabs\tand\r\nnewlines\n\n  double  spaces, a\u00a0non-breaking one, a\u2028line separator",
+        "controls\x0bin\x0cbetween\x1cwords\x7f and zero\u200bwidth",
+        "x" * 150 + " " + "antidisestablishmentarianism " * 3 + "end.",
+        "the the the, (the) [the] {the}: the! repeated words hit the remembered counts",
+        "", "   ", "a",
+    ]
+    for _ in range(2):  # the second time from what was remembered
+        for text in texts:
+            assert real_embedder.count_tokens(text) == len(tokenizer(text, add_special_tokens=False)["input_ids"]), text
+
+
 def test_precision_is_validated():
     with pytest.raises(ValueError, match="precision must be one of fp32, int8, got 'fp16'"):
         Embedder(precision="fp16")

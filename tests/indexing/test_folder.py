@@ -170,13 +170,13 @@ def test_a_damaged_extracted_text_file_is_rebuilt_from_its_documents(tmp_path):
     _damage(texts, size=8)
     index = _load(index_dir)  # the texts are read on first use only, so loading works ...
     with pytest.raises(QAError, match="texts.jsonl does not match its checksum; rebuild"):
-        index.document_text("page.html")  # ... and using them says what is wrong
+        index.text("page.html")  # ... and using them says what is wrong
     report = _build(corpus, index_dir)
     assert report.repairs == (f"{texts.parent.name}/texts.jsonl does not match its checksum: the PDF, DOCX and HTML files read again",)
     assert report.embedded == 0  # the same passages come out: their vectors are kept
     index = _load(index_dir)
     hit = Retriever(index).retrieve("When does the museum open?", k=1)[0]
-    assert index.document_text("page.html")[hit.start : hit.end] == hit.text
+    assert index.text("page.html")[hit.start : hit.end] == hit.text
 
 
 def test_rebuild_replaces_old_data_and_cleans_up(tiny_corpus, tmp_path):

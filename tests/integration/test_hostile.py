@@ -172,4 +172,4 @@ def test_a_sync_parses_only_changed_files_and_keeps_extracted_text(root, tmp_pat
     index = load_index(tmp_path / "idx", embedder=FakeEmbedder())
     for p in index.passages:
         if p.source.endswith(".html"):
-            assert index.document_text(p.source)[p.start : p.end] == p.text
+            assert index.text(p.source)[p.start : p.end] == p.text

@@ -102,7 +102,7 @@ def test_extracted_text_is_kept_and_offsets_refer_to_it(mixed):
     root, index_dir, _ = mixed
     index = load_index(index_dir)
     for p in index.passages:
-        text = index.document_text(p.source)
+        text = index.document_texts().get(p.source)
         if p.source.endswith((".pdf", ".docx", ".html")):
             assert text is not None and text[p.start : p.end] == p.text and p.line is None
         else:
