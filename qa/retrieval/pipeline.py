@@ -31,7 +31,7 @@ from ..text import content_words, sentence_spans
 from . import candidates, followup, fuse, highlight, settle, subject
 from .answer import Answer
 from .ranking import Query, Ranking, Searched
-from .request import Mode, Request
+from .request import Mode, Request, UnknownSources
 from .rerank import NoRerank, Reranker, reranker
 from .stages import Stages
 from ..timing import stage
@@ -75,8 +75,12 @@ class Retriever:
         return self.ask(question, k, **options).hits
 
     def run(self, request: Request) -> Answer:
-        """The answer to a checked request: every stage, in order."""
+        """The answer to a checked request: every stage, in order. :class:`UnknownSources` (a ValueError)
+        when ``sources`` names a file that is not in the index: every way in says so alike, rather than
+        answer with nothing."""
         s, k = self.stages, request.k
+        if request.sources is not None and (unknown := sum(not self.index.allowed([f]).size for f in set(request.sources))):
+            raise UnknownSources(f"sources: {unknown} of the files named {'is' if unknown == 1 else 'are'} not in the index")
         query = s.resolve(request.question, list(request.history))
         found, hits = self.found(query, max(k, self.reranker.depth), request.mode, request.sources, alone=request.question)
         hits = hits[:k]

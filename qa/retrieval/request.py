@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
-    "FIELDS", "INVISIBLE", "MAX_HISTORY", "MAX_K", "MAX_QUESTION", "MAX_SOURCE", "MAX_SOURCES", "MODES", "VISIBLE",
-    "BlankQuestion", "Mode", "Request", "check_args", "check_history", "check_k", "check_sources", "check_text", "check_visible",
+    "FIELDS", "INVISIBLE", "INVISIBLE_BEYOND", "MAX_HISTORY", "MAX_K", "MAX_QUESTION", "MAX_SOURCE", "MAX_SOURCES", "MODES", "VISIBLE",
+    "BlankQuestion", "Mode", "Request", "UnknownSources", "check_args", "check_history", "check_k", "check_sources", "check_text", "check_visible",
 ]  # fmt: skip
 
 MAX_QUESTION = 2000  # characters of a question (and of each earlier turn of a conversation)
@@ -44,10 +44,19 @@ INVISIBLE = (
     r"\u2000-\u200f\u2028-\u202f\u205f-\u2064\u2066-\u206f\u3000\ufeff\ufff9-\ufffb"
 )
 VISIBLE = re.compile(f"[^{INVISIBLE}]")
+# ... and beyond it (the schema's pattern cannot name these: JSON Schema's regexes see UTF-16 halves):
+# the format characters of planes 1 and 14 (tags, Egyptian and musical format controls) and the
+# variation selectors that only modify the character before them.
+INVISIBLE_BEYOND = r"\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e01ef"
+_SHOWS = re.compile(f"[^{INVISIBLE}{INVISIBLE_BEYOND}]")
 
 
 class BlankQuestion(ValueError):
     """The question shows nothing (the chat asks for one instead of reporting an error)."""
+
+
+class UnknownSources(ValueError):
+    """``sources`` names files that are not in the index (the API answers 404: well-formed, not found)."""
 
 
 @dataclass(frozen=True)
@@ -95,17 +104,20 @@ def check_args(question: object, k: object) -> str:
 
 
 def check_k(k: object) -> int:
-    """``k`` when it is an integer from 1 to :data:`MAX_K`; ValueError otherwise."""
+    """``k`` when it is an integer from 1 to :data:`MAX_K` (5.0 is 5, as in JSON, so every way in takes
+    it alike); ValueError otherwise."""
+    if isinstance(k, float) and k.is_integer():
+        k = int(k)
     if isinstance(k, bool) or not isinstance(k, int):
         raise ValueError(f"k must be an integer, got {type(k).__name__}")
     if not 0 < k <= MAX_K:
-        raise ValueError(f"k must be between 1 and {MAX_K}, got {k}")
+        raise ValueError(f"k must be between 1 and {MAX_K}, got {k if abs(k) < 10**9 else 'a number far out of it'}")
     return k
 
 
 def check_visible(question: str) -> str:
     """The question stripped; :class:`BlankQuestion` when it shows nothing (blank, or only invisible characters)."""
-    if not VISIBLE.search(question):
+    if not _SHOWS.search(question):
         raise BlankQuestion("question must not be empty or blank")
     return question.strip()
 

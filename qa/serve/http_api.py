@@ -33,7 +33,7 @@ from ..errors import QAError
 from ..passage import Highlight, Passage
 from ..retrieval.answer import Answer
 from ..retrieval.pipeline import Retriever
-from ..retrieval.request import Request, check_visible
+from ..retrieval.request import Request, UnknownSources, check_visible
 from ..timing import recorded, stage
 from ..version import __version__
 from .schema import RetrieveRequest, validation_message
@@ -107,6 +107,7 @@ _ERRORS = {
     422: {"model": ErrorOut, "description": "The request does not fit the schema."},
     503: {"model": ErrorOut, "description": "No index yet, or busy: retry later."},
 }
+_ASKING = {**_ERRORS, 404: {"model": ErrorOut, "description": "A file named in sources is not in the index."}}
 
 
 def build_api(index_dir: str | os.PathLike, *, lifespan=None) -> FastAPI:
@@ -153,18 +154,19 @@ def build_api(index_dir: str | os.PathLike, *, lifespan=None) -> FastAPI:
 
     @api.exception_handler(ValueError)
     async def bad_value(_request, exc: ValueError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=400)
+        # a file named in sources that is not indexed is not found (404); anything else is bad input (400)
+        return JSONResponse({"detail": str(exc)}, status_code=404 if isinstance(exc, UnknownSources) else 400)
 
     @api.exception_handler(RequestValidationError)
     async def invalid(_request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": validation_message(exc.errors())}, status_code=422)
 
-    @api.post("/api/retrieve", response_model=RetrieveResponse, responses=_ERRORS, tags=["search"])
+    @api.post("/api/retrieve", response_model=RetrieveResponse, responses=_ASKING, tags=["search"])
     async def retrieve(request: RetrieveRequest) -> RetrieveResponse:
         """The passages that best answer the question, best first."""
         return await answer(request, RetrieveResponse, Answer.retrieved)
 
-    @api.post("/api/ask", response_model=AskResponse, responses=_ERRORS, tags=["search"])
+    @api.post("/api/ask", response_model=AskResponse, responses=_ASKING, tags=["search"])
     async def ask(request: RetrieveRequest) -> AskResponse:
         """The passages, and whether they answer the question (``answered``: false means the documents
         do not seem to contain the answer; the hits are then the closest, weak matches)."""

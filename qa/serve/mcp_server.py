@@ -33,7 +33,8 @@ import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from mcp.server.stdio import stdio_server
-from mcp_types import Resource
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS, Resource
 from pydantic import ValidationError
 
 from ..config import find_index_dir
@@ -65,14 +66,31 @@ class _Server(MCPServer):
         self._current = current
 
     async def call_tool(self, name, arguments, context=None):
-        if self._tool_manager.get_tool(name) is None:  # the SDK's message would repeat the name
+        tool = self._tool_manager.get_tool(name)
+        if tool is None:  # the SDK's message would repeat the name
             raise ToolError("unknown tool: tools/list names the tools of this server")
+        known = tool.parameters.get("properties", {}).keys()
+        unknown = len(arguments.keys() - known) if isinstance(arguments, dict) else 0
+        if unknown:  # the SDK would drop them unsaid: a misspelt "k" or "sources" must not pass for none given
+            raise ToolError(f"{unknown} unknown argument{'s' * (unknown > 1)}; the arguments are {', '.join(known) or 'none'}")
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as e:  # the SDK's message for arguments that do not fit repeats them: one line instead
             if isinstance(e.__cause__, ValidationError):
                 raise ToolError(validation_message(e.__cause__.errors())) from None
             raise ToolError(one_line(str(e).removeprefix(f"Error executing tool {name}: "))) from None
+
+    async def read_resource(self, uri, context=None):
+        try:
+            return await super().read_resource(uri, context)
+        except ResourceNotFoundError as e:  # the SDK's answer repeats the URI (data, or its own message)
+            message = str(e) if str(e).startswith("no such document") else "unknown resource: resources/list names them"
+            raise MCPError(INVALID_PARAMS, message) from None
+
+    async def get_prompt(self, name, arguments=None, context=None):
+        if self._prompt_manager.get_prompt(name) is None:  # the SDK's message, and its logged traceback, repeat the name
+            raise MCPError(INVALID_PARAMS, "unknown prompt: prompts/list names the prompts of this server")
+        return await super().get_prompt(name, arguments, context)
 
     async def list_resources(self) -> list[Resource]:
         try:
@@ -162,14 +180,9 @@ def build_mcp(index_dir: str | os.PathLike | None = None) -> MCPServer:
 
     def run(question, k, history, sources):
         retriever = current()
-        if sources is not None:  # their number and length the schema has checked
-            unknown = sum(not retriever.index.allowed([s]).size for s in set(sources))
-            if unknown:
-                raise ToolError(f"sources: {unknown} of the files named {'is' if unknown == 1 else 'are'} not in the "
-                                "index (list_documents names the indexed ones)")  # fmt: skip
         try:
             return retriever.run(Request.checked(question, k, history=history, sources=sources))
-        except (ValueError, QAError) as e:  # qa's own one-line messages (blank question, k out of range, too long…)
+        except (ValueError, QAError) as e:  # qa's one-line messages (blank question, a file not indexed, too long…)
             raise ToolError(str(e)) from None
 
     @server.tool(structured_output=True)
@@ -186,14 +199,14 @@ def build_mcp(index_dir: str | os.PathLike | None = None) -> MCPServer:
         return result.retrieved()
 
     @server.tool(structured_output=True)
-    def ask(question: Question, history: History = None) -> dict[str, Any]:
+    def ask(question: Question, k: K = 5, sources: Sources = None, history: History = None) -> dict[str, Any]:
         """Ask the user's documents a question and learn whether they answer it. Returns `outcome`:
         "answered" (a passage states it: quote hits[0].highlight with its citation), "related" (the
         documents are about the subject but state no such thing: say so rather than guess) or "not_found"
         (the documents do not contain it: say so); `answered` (true only for "answered"), `confidence`
         (the best match's similarity above this index's threshold; negative: not found), `query` and the
-        five best `hits` as search_documents gives them."""
-        return run(question, 5, history, None).to_dict()
+        `k` best `hits` as search_documents gives them."""
+        return run(question, k, history, sources).to_dict()
 
     @server.tool(structured_output=True)
     def list_documents() -> dict[str, Any]:

@@ -21,16 +21,13 @@ Text = Annotated[str, AfterValidator(check_text), Field(json_schema_extra={"maxL
 Turn = Annotated[str, AfterValidator(lambda t: check_text(t, "each turn of history")), Field(json_schema_extra={"maxLength": MAX_QUESTION})]
 
 
-def _integral(value: object) -> object:
-    """5.0 is the integer 5 in JSON (and in JSON Schema); 5.5, "5" and true are not integers."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
 # Whether a question shows anything is checked with the request (400, as from qa.ask); the pattern says it.
 Question = Annotated[Text, Field(description=FIELDS["question"], json_schema_extra={"pattern": VISIBLE.pattern})]
+# check_k before pydantic's own check of the type: 5.0 is the integer 5 in JSON (and in JSON Schema), and
+# 5.5, "5" and true are refused in qa.ask's words
 K = Annotated[
     int, Field(strict=True, description=FIELDS["k"], json_schema_extra={"minimum": 1, "maximum": MAX_K}),
-    BeforeValidator(_integral), AfterValidator(check_k),
+    BeforeValidator(check_k),
 ]  # fmt: skip
 History = Annotated[
     list[Turn] | None, Field(description=FIELDS["history"], json_schema_extra={"maxItems": MAX_HISTORY}),
@@ -69,6 +66,8 @@ def validation_message(errors) -> str:
     (FastAPI's default echoes every bad input back, however large). Only the request's own field names
     are named (MCP's tools take the same ones); any other is the sender's and is not repeated."""
     first = errors[0] if errors else {}
+    if first.get("type") == "json_invalid":  # loc is ("body", character)
+        return f"body: not valid JSON (at character {first.get('loc', (0, 0))[-1]})"
     known = RetrieveRequest.model_fields.keys()
     parts = [p if isinstance(p, int) or p in known else "(unknown field)" for p in first.get("loc", ()) if p != "body"]
     where = ".".join(map(str, parts)) or "body"

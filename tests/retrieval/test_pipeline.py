@@ -56,6 +56,7 @@ def test_k_larger_than_the_index_returns_everything(fake_index):
         ("rain?", -3, "k must be between 1 and 50, got -3"),
         ("rain?", 51, "k must be between 1 and 50, got 51"),
         ("rain?", 2.5, "k must be an integer, got float"),
+        ("rain?", 1e300, "k must be between 1 and 50, got a number far out of it"),
         ("rain?", True, "k must be an integer, got bool"),
         ("rain?", "5", "k must be an integer, got str"),
     ],
@@ -145,7 +146,8 @@ def test_search_can_be_restricted_to_chosen_files(fake_index, mode):
     assert everywhere[0].source == "sub/beta.md"
     only_alpha = fake_index.retrieve("sourdough bread croissants harbour", k=4, mode=mode, sources=["alpha.txt"])
     assert only_alpha and {h.source for h in only_alpha} == {"alpha.txt"}
-    assert fake_index.retrieve("bread", k=3, mode=mode, sources=["no-such-file.txt"]) == []
+    with pytest.raises(ValueError, match="^sources: 1 of the files named is not in the index$"):
+        fake_index.retrieve("bread", k=3, mode=mode, sources=["alpha.txt", "no-such-file.txt"])
 
 
 def test_restricting_to_a_duplicates_path_searches_its_original(tiny_corpus, tmp_path):
@@ -187,3 +189,22 @@ def test_the_invisible_characters_are_the_control_format_and_separator_character
             continue  # surrogates: refused as invalid text, not as blank
         char = chr(code)
         assert bool(invisible.match(char)) == (unicodedata.category(char) in ("Cc", "Cf", "Zs", "Zl", "Zp")), hex(code)
+
+
+def test_a_question_of_invisible_characters_beyond_the_bmp_is_blank_too():
+    import re
+    import unicodedata
+
+    from qa.retrieval.request import INVISIBLE_BEYOND, BlankQuestion, check_visible
+
+    beyond = re.compile(f"[{INVISIBLE_BEYOND}]")
+    for code in range(0x10000, 0x110000):
+        char = chr(code)
+        if unicodedata.category(char) in ("Cc", "Cf", "Zs", "Zl", "Zp"):
+            assert beyond.match(char), hex(code)  # every one of them is named
+        elif beyond.match(char):  # what else is named: variation selectors, or not assigned in this Unicode
+            assert unicodedata.category(char) in ("Mn", "Cn"), hex(code)
+    for blank in ["\U000e0041\U000e0042", " \U0001d173\u200b\U000e0100 ", "\U000110bd"]:
+        with pytest.raises(BlankQuestion):
+            check_visible(blank)
+    assert check_visible("\U0001f600 ok?") == "\U0001f600 ok?"  # an emoji shows

@@ -71,6 +71,9 @@ def test_ask_answers_follow_ups_abstains_and_restricts_to_sources(server):
     only = "001_a1be916fc4c24177.txt"
     status, _, body = call(server, "/api/ask", {"question": "Who is Ardavan Hatami?", "sources": [only]})
     assert status == 200 and {h["source"] for h in body["hits"]} == {only}
+    # a file not in the index is said to be so, as qa.ask and MCP say it (not answered with nothing)
+    status, _, body = call(server, "/api/retrieve", {"question": "Who is Ardavan Hatami?", "sources": [only, "x.txt", "y.md"]})
+    assert (status, body) == (404, {"detail": "sources: 2 of the files named are not in the index"})
 
 
 @pytest.mark.parametrize(
@@ -94,6 +97,8 @@ def test_invalid_requests_get_a_4xx_json_error(server, body, raw):
         status, headers, parsed = call(server, path, body, raw=raw)
         assert 400 <= status < 500, (status, parsed)
         assert headers["content-type"].startswith("application/json") and "detail" in parsed
+        if raw == b"{not json":
+            assert parsed == {"detail": "body: not valid JSON (at character 1)"}
 
 
 def test_openapi_describes_every_route(server):
@@ -148,7 +153,7 @@ def test_answers_say_where_their_time_went_only_when_asked(server, serving, corp
 
 @pytest.mark.parametrize(
     "fields",
-    [{"k": 0}, {"k": 51}, {"history": ["q"] * 21}, {"history": ["q" * 2001]}, {"sources": ["a"] * 1001},
+    [{"k": 0}, {"k": 51}, {"k": 2.5}, {"k": "5"}, {"k": True}, {"k": 1e300}, {"history": ["q"] * 21}, {"history": ["q" * 2001]}, {"sources": ["a"] * 1001},
      {"sources": ["a" * 257]}, {"question": "x" * 2001}, {"question": "\u200b "}],  # fmt: skip
 )
 def test_bad_input_gets_the_words_qa_ask_uses(server, fields):

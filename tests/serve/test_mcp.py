@@ -79,7 +79,7 @@ def test_tools_are_listed_with_schemas_and_descriptions(connect):
     assert search["required"] == ["question"] and set(search["properties"]) == {"question", "k", "sources", "history"}
     assert (search["properties"]["k"]["minimum"], search["properties"]["k"]["maximum"]) == (1, 50)
     assert search["properties"]["question"]["maxLength"] == 2000
-    assert set(by_name["ask"].input_schema["properties"]) == {"question", "history"}
+    assert set(by_name["ask"].input_schema["properties"]) == {"question", "k", "sources", "history"}
     for tool in tools:
         assert len(tool.description) > 150 and tool.output_schema is not None  # enough for an agent to act on
 
@@ -100,10 +100,12 @@ def test_search_can_be_limited_to_files_and_follow_a_conversation(connect):
     async def body(client):
         limited = await client.call_tool("search_documents", {"question": QUESTION, "k": 5, "sources": [SOURCES[2]]})
         follow = await client.call_tool("search_documents", {"question": "Where is he based?", "history": ["Who is Ardavan Hatami?"]})
-        return limited, follow
+        asked = await client.call_tool("ask", {"question": QUESTION, "k": 2, "sources": [SOURCES[2]]})
+        return limited, follow, asked
 
-    limited, follow = run(connect, body)
+    limited, follow, asked = run(connect, body)
     assert {h["source"] for h in limited.structured_content["hits"]} == {SOURCES[2]}
+    assert len(asked.structured_content["hits"]) == 2 and {h["source"] for h in asked.structured_content["hits"]} == {SOURCES[2]}
     assert follow.structured_content["query"] == "Ardavan Hatami: Where is he based?"
     assert "Germany" in follow.structured_content["hits"][0]["highlight"]["text"]
 
@@ -177,8 +179,11 @@ BAD_INPUT = [
     ("ask", {}, "question: Field required"),
     ("no_such_tool", {}, "unknown tool: tools/list names the tools of this server"),
     ("x" * 100_000, {}, "unknown tool: tools/list names the tools of this server"),
-    ("search_documents", {"question": QUESTION, "k": "5"}, "k: Input should be a valid integer"),
-    ("search_documents", {"question": QUESTION, "k": True}, "k: Input should be a valid integer"),
+    ("search_documents", {"question": QUESTION, "k": "5"}, "k: k must be an integer, got str"),
+    ("search_documents", {"question": QUESTION, "k": True}, "k: k must be an integer, got bool"),
+    ("search_documents", {"question": QUESTION, "K": 3, "source": ["a.txt"]}, "2 unknown arguments; the arguments are question, k, sources, history"),
+    ("ask", {"question": QUESTION, "sources": ["secret-plans.txt"]}, "sources: 1 of the files named is not in the index"),
+    ("list_documents", {"everything": True}, "1 unknown argument; the arguments are none"),
     ("ask", {"question": QUESTION, "history": ["q" * 2001]}, "history.0: each turn of history is too long"),
 ]  # fmt: skip
 
@@ -271,3 +276,40 @@ def test_a_lone_surrogate_over_stdio_is_answered_not_left_hanging(corpus_index):
         server.kill()
     assert found is not None, "no answer within 120 s"
     assert not found["result"]["isError"] and found["result"]["structuredContent"]["hits"]
+
+
+def test_errors_over_stdio_are_short_and_do_not_repeat_what_was_sent(corpus_index):
+    """The SDK's own answers to an unknown resource or prompt repeat the URI or name (and its log printed a
+    traceback holding it): over stdio, as over HTTP, one short line, and nothing of the input."""
+    import select
+    import subprocess
+
+    qa_command = str(Path(sys.executable).with_name("qa"))
+    hello = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+             "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}  # fmt: skip
+    asked = [
+        {"method": "resources/read", "params": {"uri": "qa://doc/zzsecret" + "z" * 5000}},
+        {"method": "resources/read", "params": {"uri": "file:///etc/passwd#zzsecret"}},
+        {"method": "prompts/get", "params": {"name": "zzsecret" * 1000}},
+        {"method": "tools/call", "params": {"name": "ask", "arguments": {"question": "Who?", "zzsecret": 1}}},
+    ]
+    lines = [hello, {"jsonrpc": "2.0", "method": "notifications/initialized"}]
+    lines += [{"jsonrpc": "2.0", "id": n, **message} for n, message in enumerate(asked, 2)]
+    server = subprocess.Popen([qa_command, "mcp", "--index-dir", str(corpus_index)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    answers = {}
+    try:
+        server.stdin.write("".join(json.dumps(m) + "\n" for m in lines))
+        server.stdin.flush()
+        while not set(range(2, 2 + len(asked))) <= answers.keys() and select.select([server.stdout], [], [], 120)[0]:
+            answer = json.loads(server.stdout.readline() or "{}")
+            answers[answer.get("id")] = answer
+    finally:
+        server.stdin.close()
+        logged = server.stderr.read() if server.wait(timeout=60) is not None else ""
+    assert set(range(2, 2 + len(asked))) <= answers.keys(), (answers, logged[-2000:])
+    for n in range(2, 2 + len(asked)):
+        answer = json.dumps(answers[n])
+        assert "zzsecret" not in answer and len(answer) < 300, answer
+    assert answers[5]["result"]["isError"]  # an unknown argument is refused, not dropped
+    assert "zzsecret" not in logged and "Traceback" not in logged, logged[-500:]
