@@ -6,6 +6,7 @@ orders them by how well they answer it; it also picks the answer's sentence (:me
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import threading
 from collections.abc import Mapping
@@ -127,7 +128,9 @@ class CrossEncoderRerank(Reranker):
         else:
             wanted = sorted(set(content_words([question])[0]))
             weight = self._idf(wanted) if self._idf is not None else dict.fromkeys(wanted, 1.0)
-        shares = [sum(weight[w] for w in set(words) if w in weight) for words in content_words([text[s:e] for s, e in spans])]
+        # fsum: a set's floats add up to the same in any order (its order follows the hash seed, and a
+        # last-bit difference picked another of two sentences with the same words: eval runs differed)
+        shares = [math.fsum(weight[w] for w in set(words) if w in weight) for words in content_words([text[s:e] for s, e in spans])]
         lo = hi = int(np.argmax(shares))
         used = tokens[lo]
         while True:  # the sentences after it first (what follows a name says what it did), then before

@@ -16,6 +16,7 @@ best one holds what is asked.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
@@ -103,9 +104,9 @@ def score_sentences(
     the rarity of the question's tokenized words (:meth:`qa.indexing.bm25.BM25.idf`)."""
     scores = (vectors @ question_vector).astype(np.float32) if len(sentences) else np.zeros(0, np.float32)
     wanted = set(content_words([question])[0])
-    total = sum(idf.get(w, 0.0) for w in wanted)
+    total = math.fsum(idf.get(w, 0.0) for w in wanted)  # fsum: the same in any order of the set (hash seed)
     if total > 0:
-        shares = [sum(idf.get(w, 0.0) for w in wanted & set(words)) / total for words in content_words(list(sentences))]
+        shares = [math.fsum(idf.get(w, 0.0) for w in wanted & set(words)) / total for words in content_words(list(sentences))]
         scores += np.float32(word_weight) * np.array(shares, dtype=np.float32)
     form = asked_form(question)
     if form is not None:
@@ -123,13 +124,13 @@ def states_asked_form(question: str, texts: Sequence[str], idf: Mapping[str, flo
         return True
     subject = set(content_words([without_cue(question)])[0])
     weights = {w: idf.get(w, 0.0) for w in subject}
-    total = sum(weights.values())
+    total = math.fsum(weights.values())
     for text in texts:
         for s, e in sentence_spans(text) or [(0, len(text))]:
             sentence = text[s:e]
             if holds_form(sentence, form):
                 shared = subject & set(content_words([sentence])[0])
-                if total <= 0 or sum(weights[w] for w in shared) >= SUBJECT_SHARE * total:
+                if total <= 0 or math.fsum(weights[w] for w in shared) >= SUBJECT_SHARE * total:
                     return True
     return False
 
