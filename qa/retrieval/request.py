@@ -14,7 +14,7 @@ from typing import Literal
 
 __all__ = [
     "FIELDS", "INVISIBLE", "INVISIBLE_BEYOND", "MAX_HISTORY", "MAX_K", "MAX_QUESTION", "MAX_SOURCE", "MAX_SOURCES", "MODES", "VISIBLE",
-    "BlankQuestion", "Mode", "Request", "UnknownSources", "check_args", "check_history", "check_k", "check_sources", "check_text", "check_visible",
+    "BlankQuestion", "Mode", "Request", "UnknownSources", "check_args", "check_history", "check_k", "check_turns", "check_sources", "check_text", "check_visible",
 ]  # fmt: skip
 
 MAX_QUESTION = 2000  # characters of a question (and of each earlier turn of a conversation)
@@ -126,11 +126,16 @@ def check_history(history: object) -> list[str]:
     """The conversation's earlier turns, checked like questions; at most :data:`MAX_HISTORY` of them."""
     if history is None:
         return []
+    return [check_text(turn, "each turn of history") for turn in check_turns(history)]
+
+
+def check_turns(history: object) -> list | tuple:
+    """``history`` when it is a list of at most :data:`MAX_HISTORY` turns (the turns themselves unread)."""
     if isinstance(history, str) or not isinstance(history, list | tuple):
         raise ValueError(f"history must be a list of strings, got {type(history).__name__}")
     if len(history) > MAX_HISTORY:
         raise ValueError(f"history has {len(history)} turns, the limit is {MAX_HISTORY}")
-    return [check_text(turn, "each turn of history") for turn in history]
+    return history
 
 
 def check_sources(sources: object) -> tuple[str, ...] | None:

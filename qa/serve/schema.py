@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from ..retrieval.request import (
-    FIELDS, MAX_HISTORY, MAX_K, MAX_QUESTION, MAX_SOURCE, MAX_SOURCES, VISIBLE, check_history, check_k, check_sources,
+    FIELDS, MAX_HISTORY, MAX_K, MAX_QUESTION, MAX_SOURCE, MAX_SOURCES, VISIBLE, check_k, check_sources, check_turns,
     check_text,
 )  # fmt: skip
 
@@ -17,8 +17,9 @@ __all__ = ["History", "K", "Question", "RetrieveRequest", "Sources", "validation
 
 # The checks are qa's own (qa.retrieval.request), so the API and MCP say what the CLI and qa.ask say about
 # the same input; pydantic checks the types, and the schema states the limits.
-Text = Annotated[str, AfterValidator(check_text), Field(json_schema_extra={"maxLength": MAX_QUESTION})]
-Turn = Annotated[str, AfterValidator(lambda t: check_text(t, "each turn of history")), Field(json_schema_extra={"maxLength": MAX_QUESTION})]
+# (before pydantic's own type check, so a number where text belongs is refused in qa.ask's words too)
+Text = Annotated[str, BeforeValidator(check_text), Field(json_schema_extra={"maxLength": MAX_QUESTION})]
+Turn = Annotated[str, BeforeValidator(lambda t: check_text(t, "each turn of history")), Field(json_schema_extra={"maxLength": MAX_QUESTION})]
 
 
 # Whether a question shows anything is checked with the request (400, as from qa.ask); the pattern says it.
@@ -31,12 +32,13 @@ K = Annotated[
 ]  # fmt: skip
 History = Annotated[
     list[Turn] | None, Field(description=FIELDS["history"], json_schema_extra={"maxItems": MAX_HISTORY}),
-    AfterValidator(lambda turns: turns if turns is None else check_history(turns)),
+    BeforeValidator(lambda turns: turns if turns is None else check_turns(turns)),  # then each Turn, once
 ]  # fmt: skip
 Sources = Annotated[
     list[Annotated[str, Field(json_schema_extra={"maxLength": MAX_SOURCE})]] | None,
     Field(description=FIELDS["sources"], json_schema_extra={"maxItems": MAX_SOURCES}),
-    AfterValidator(lambda sources: None if sources is None else list(check_sources(sources))),
+    # (an object is a collection to qa.ask, not a list to JSON: left to pydantic to refuse)
+    BeforeValidator(lambda sources: list(check_sources(sources)) if isinstance(sources, list | str) else sources),
 ]  # fmt: skip
 
 

@@ -153,7 +153,7 @@ def test_answers_say_where_their_time_went_only_when_asked(server, serving, corp
 
 @pytest.mark.parametrize(
     "fields",
-    [{"k": 0}, {"k": 51}, {"k": 2.5}, {"k": "5"}, {"k": True}, {"k": 1e300}, {"history": ["q"] * 21}, {"history": ["q" * 2001]}, {"sources": ["a"] * 1001},
+    [{"k": 0}, {"k": 51}, {"k": 2.5}, {"k": "5"}, {"k": True}, {"k": 1e300}, {"history": ["q"] * 21}, {"history": "q"}, {"history": [1]}, {"question": 7}, {"sources": [3]}, {"sources": "a.txt"}, {"history": ["q" * 2001]}, {"sources": ["a"] * 1001},
      {"sources": ["a" * 257]}, {"question": "x" * 2001}, {"question": "\u200b "}],  # fmt: skip
 )
 def test_bad_input_gets_the_words_qa_ask_uses(server, fields):
