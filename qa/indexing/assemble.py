@@ -10,7 +10,6 @@ from ..passage import Passage
 from ..timing import stage
 from .embed import TextEncoder
 from .progress import progress_bar
-from .ahead import Ahead
 from .bm25 import PassageWords
 from .index import Index
 from .manifest import Manifest
@@ -32,7 +31,6 @@ def assemble_index(
     texts: dict[str, str] | None = None,
     manifest: Manifest | None = None,
     title_weight: int | None = 1,
-    ahead: Ahead | None = None,
 ) -> tuple[Index, int]:
     """The index of ``passages`` and how many of them were embedded. Passages whose id is in ``previous``
     (same file, same title and text) take their vector from it; those the store holds already (a shared
@@ -40,8 +38,8 @@ def assemble_index(
     describes the corpus; the index's own fields (model, store, sizes) are filled in here. BM25 indexes each
     passage's title ``title_weight`` times (:meth:`Passage.keyword_text`); None leaves BM25 to be made
     once the title weight is known (:meth:`Index.with_tuning`), from the words tokenized here and kept on
-    the index until :meth:`Index.built`. Passages to embed are taken from ``ahead`` (some encoded already)."""
-    with stage("bm25"):  # first: ``ahead`` goes on encoding meanwhile
+    the index until :meth:`Index.built`."""
+    with stage("bm25"):
         words = PassageWords(passages, previous.words if previous is not None else None)
         bm25 = words.bm25(title_weight) if title_weight is not None else None
     texts_to_embed = [p.search_text for p in passages]
@@ -60,8 +58,7 @@ def assemble_index(
             new = [n for n, i in enumerate(chunk) if ids[i] not in known and ids[i] not in present]
             if new:
                 with stage("embed"):
-                    some = [texts_to_embed[chunk[n]] for n in new]
-                    vectors[new] = ahead.take(some, bar=bar) if ahead else embedder.encode_document(some, bar=bar)
+                    vectors[new] = embedder.encode_document([texts_to_embed[chunk[n]] for n in new], bar=bar)
             store.add(vectors, passages[chunk.start : chunk.stop])
     described = Manifest(
         model=embedder.model_id, precision=embedder.precision, store=store.kind, passages=len(passages), dimension=store.dimension

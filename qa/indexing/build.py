@@ -9,7 +9,6 @@ nothing is written. ``rebuild=True`` embeds everything anew; ``dry_run=True`` sa
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import time
 from collections import Counter
@@ -25,7 +24,6 @@ from ..timing import BUILD_STAGES, recorded, stage
 from ..passage import Passage
 from ..readers import Skip, max_file_bytes
 from ..version import __version__
-from .ahead import Ahead
 from .assemble import assemble_index
 from .calibrate import calibrate
 from .collect import Collected, collect, format_counts, scan
@@ -58,12 +56,11 @@ def memory_index(
     embedder = embedder or Embedder()
     corpus_dir = Path(corpus_dir)
     cap = max_file_bytes()
-    with Ahead.of(embedder) as ahead:
-        read = collect(corpus_dir, embedder, None, previous, scan(corpus_dir, cap, hashes=False), cap, ahead)
-        return _index(corpus_dir, read, embedder, progress, previous, kind, tune, ahead=ahead)[0]
+    read = collect(corpus_dir, embedder, None, previous, scan(corpus_dir, cap, hashes=False), cap)
+    return _index(corpus_dir, read, embedder, progress, previous, kind, tune)[0]
 
 
-def _index(corpus_dir: Path, read: Collected, embedder, progress, previous, kind, tune, kept=None, ahead=None) -> tuple[Index, int]:
+def _index(corpus_dir: Path, read: Collected, embedder, progress, previous, kind, tune, kept=None) -> tuple[Index, int]:
     """The index of what was read, calibrated for abstention and tuned (``kept``: the tuning of the
     index synced, when the sync changed too little to measure again), and how many passages were embedded."""
     described = Manifest(
@@ -74,7 +71,7 @@ def _index(corpus_dir: Path, read: Collected, embedder, progress, previous, kind
     )  # fmt: skip
     index, embedded = assemble_index(
         read.all_passages(), embedder, progress=progress, previous=previous, kind=kind, texts=read.texts,
-        manifest=described, title_weight=None, ahead=ahead,
+        manifest=described, title_weight=None,
     )  # fmt: skip
     return _finish(index, embedded, tune, kept), embedded
 
@@ -144,7 +141,7 @@ def _sync(corpus_dir, index_dir, tune, embedder, progress, rebuild, dry_run, kin
     if not corpus_dir.is_dir():
         raise QAError(f"corpus folder not found: {corpus_dir}")
     embedder = embedder or Embedder()
-    with index_lock(index_dir), contextlib.ExitStack() as stack:
+    with index_lock(index_dir):
         old, repairs = (None, []) if rebuild else _previous_manifest(index_dir, embedder)
         scanned = scan(corpus_dir, cap, hashes=old is not None)
         # Nothing changed, and the data is intact (damage is repaired below, by reading and embedding again)
@@ -168,8 +165,7 @@ def _sync(corpus_dir, index_dir, tune, embedder, progress, rebuild, dry_run, kin
                 previous = previous.without_texts()
                 repairs = [f"{e.what}: the PDF, DOCX and HTML files read again"]
         before = previous.passages if previous else []
-        ahead = None if dry_run else stack.enter_context(Ahead.of(embedder))  # passages encoded while files are read
-        read = collect(corpus_dir, embedder, old, previous, scanned, cap, ahead)
+        read = collect(corpus_dir, embedder, old, previous, scanned, cap)
         report = partial(
             BuildReport, corpus_dir, index_dir, len(read.files), skipped=tuple(read.skipped), full=old is None,
             formats=read.formats(), duplicates=read.duplicates, warnings=read.warnings, repairs=tuple(repairs),
@@ -181,7 +177,7 @@ def _sync(corpus_dir, index_dir, tune, embedder, progress, rebuild, dry_run, kin
             fresh = sum(pid not in known for pid in passage_ids(passages))
             changes = _changes(old or NOTHING_INDEXED, read, before, passages)
             return report(len(passages), seconds=time.perf_counter() - began, embedded=fresh, changes=changes, written=False)
-        index, embedded = _index(corpus_dir, read, embedder, progress, previous, kind, tune, old.tuning if old else None, ahead)
+        index, embedded = _index(corpus_dir, read, embedder, progress, previous, kind, tune, old.tuning if old else None)
         with stage("write"):
             save_index(index, index_dir)
         index.prune()  # a shared store drops what no index uses, now the new one is in place

@@ -15,7 +15,6 @@ from ..passage import Passage
 from ..readers import Document, Skip, format_of, is_extracted, list_files, read_document
 from ..readers.isolate import Isolated
 from ..timing import stage
-from .ahead import Ahead
 from .embed import TextEncoder
 from .folder import sha256_file
 from .index import Index
@@ -85,14 +84,12 @@ def scan(corpus_dir: Path, cap: int, *, hashes: bool = True) -> Scan:
 
 
 def collect(
-    corpus_dir: Path, embedder: TextEncoder, old: Manifest | None, previous: Index | None, scanned: Scan, cap: int,
-    ahead: Ahead | None = None,
-) -> Collected:  # fmt: skip
+    corpus_dir: Path, embedder: TextEncoder, old: Manifest | None, previous: Index | None, scanned: Scan, cap: int
+) -> Collected:
     """Read and split the corpus. A file whose content is what the old index has is not parsed again:
     its passages (or the reason it was skipped) are reused -- unless it is a PDF, DOCX or HTML file
     whose extracted text the old index lost (a damaged ``texts.jsonl``). Files with the same content
-    are indexed once, under the first path; the others are listed on its passages as copies. The
-    passages of each file read are handed to ``ahead`` to be encoded meanwhile."""
+    are indexed once, under the first path; the others are listed on its passages as copies."""
     if not corpus_dir.is_dir():
         raise QAError(f"corpus folder not found: {corpus_dir}")
     skipped = list(scanned.skipped)
@@ -125,8 +122,6 @@ def collect(
                 skipped.append(item)
                 continue
             docs[source] = (item.sha256, _split(item, embedder))
-            if ahead is not None:
-                ahead.add(p.search_text for p in docs[source][1])
             if item.extracted:
                 texts[source] = item.text
             if item.warnings:

@@ -12,12 +12,11 @@ import os
 import re
 import threading
 from pathlib import Path
-from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ..config import DEFAULT_MODEL, available_cores, model_name
+from ..config import DEFAULT_MODEL, model_name
 from ..errors import QAError
 from .int8 import Int8Encoder, ModelFiles, exported_path, unsupported
 from .progress import progress_bar
@@ -244,15 +243,6 @@ class Embedder:
     def encode_document(self, texts: list[str], *, progress: bool = False, bar=None) -> np.ndarray:
         prompt = self.prompt("document")
         return self.encode([prompt + t for t in texts] if prompt else texts, progress=progress, bar=bar)
-
-    def spare_lane(self, kind: str = "document") -> Callable[[str], np.ndarray] | None:
-        """``encode(text)`` on a core of its own, one text at a time, giving what ``encode_<kind>`` gives
-        it (int8 encodes each text alone, so which lane or batch does not matter); None when this model
-        cannot (fp32 batches pad texts together) or there is no spare core (:mod:`qa.indexing.ahead`)."""
-        if self.precision != "int8" or available_cores() < 2:
-            return None
-        encoder, prompt = self._int8_encoder(), self.prompt(kind)
-        return lambda text: encoder.encode_one(prompt + text)
 
     def warm_up(self) -> None:
         """Load the model now, not when the first text waits for it."""

@@ -187,10 +187,6 @@ class Int8Encoder:
             raise
         return np.stack(vectors).astype(np.float32) if texts else np.zeros((0, 0), dtype=np.float32)
 
-    def encode_one(self, text: str) -> np.ndarray:
-        """One text on the last session (the one a single-text ``encode`` leaves free: a spare lane)."""
-        return self._one(self.sessions[-1], text)
-
     def _one(self, session, text: str) -> np.ndarray:
         ids = np.array([self.tokenizer.encode(text).ids], dtype=np.int64)
         vector = session.run(None, {"input_ids": ids})[0][0].mean(axis=0)  # no padding: every token counts

@@ -25,10 +25,15 @@ def passage_ids(passages: list[Passage]) -> list[str]:
     return ids
 
 
+_FIELDS = tuple(f.name for f in dataclasses.fields(Passage))
+
+
 def write_passages(path: Path, passages: list[Passage], ids: list[str]) -> None:
     with open(path, "w", encoding="utf-8") as out:
         for passage_id, p in zip(ids, passages, strict=True):
-            out.write(json.dumps({"id": passage_id, **dataclasses.asdict(p)}, ensure_ascii=False) + "\n")
+            # the fields as they are (numbers, strings, tuples of strings): dataclasses.asdict's deep copy
+            # of each was most of writing an index
+            out.write(json.dumps({"id": passage_id, **{f: getattr(p, f) for f in _FIELDS}}, ensure_ascii=False) + "\n")
 
 
 def read_passages(path: Path) -> tuple[list[Passage], list[str]]:

@@ -32,7 +32,6 @@ import random
 
 import numpy as np
 
-from ..indexing.ahead import Ahead
 from ..indexing.assemble import assemble_index
 from ..indexing.index import Index
 from ..indexing.manifest import TITLE_WEIGHTS, Tuning
@@ -69,21 +68,17 @@ def tune(index: Index, *, queries: int = QUERIES, seed: int = 0) -> Tuning:
     keep = sorted(sources | set(rng.sample(others, min(len(others), SAMPLE - len(sources)))))
     cut = {position: passage for position, _, passage in found}
     sample = [cut.get(i, passages[i]) for i in keep]
-    with Ahead.of(embedder) as ahead:  # the shortened passages encoded while the copy's BM25 is built
-        ahead.add(passage.search_text for _, _, passage in found)
-        copy = assemble_index(sample, embedder, previous=index, ahead=ahead)[0]
+    copy = assemble_index(sample, embedder, previous=index)[0]
     where = {i: n for n, i in enumerate(keep)}
     asked = [(where[position], question) for position, question, _ in found]
     # The first round of hybrid ranking (Retriever.rank without feedback and settle): BM25 of each title
     # weight over the sample, candidates gathered once per question and BM25, fused at each weight.
     depth = min(len(copy), CANDIDATES)
     titled = any(p.context for p in sample)
-    with Ahead.of(embedder, "query") as ahead:  # the questions encoded while BM25s are built
-        ahead.add(q for _, q in asked)
-        # the copy's own BM25 reads titles as the default does; the other weights get one each
-        copies = {t: copy if t == DEFAULT.title_weight else copy.with_title_weight(t)
-                  for t in (TITLE_WEIGHTS if titled else (DEFAULT.title_weight,))}  # fmt: skip
-        vectors = ahead.take([q for _, q in asked])
+    vectors = copy.encode_query([q for _, q in asked])
+    # the copy's own BM25 reads titles as the default does; the other weights get one each
+    copies = {t: copy if t == DEFAULT.title_weight else copy.with_title_weight(t)
+              for t in (TITLE_WEIGHTS if titled else (DEFAULT.title_weight,))}  # fmt: skip
     # The dense run is the same at every title weight: searched once per question. The candidates'
     # cosines come from one product of every question with every passage: hundreds of small products, one
     # per candidate set, each spread over BLAS's threads, stall when other work holds the cores

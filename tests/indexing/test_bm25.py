@@ -43,3 +43,33 @@ def test_tokenizers_split_exactly_as_bm25s(corpus_dir):
         theirs = bm25s.tokenize(texts, stopwords=stopwords, stemmer=_stemmer.stemWords, return_ids=False, show_progress=False)
         assert ours(texts) == theirs
         assert ours(texts) == theirs  # and again, from the cache
+
+
+def test_passage_words_give_the_bm25_of_each_title_weight_and_are_reused():
+    """A build tokenizes each text and title once (PassageWords) for every BM25 it makes; each must be the
+    BM25 of the passages' keyword_text at that title weight: the same scores and rarity for every word."""
+    from qa.indexing.bm25 import PassageWords
+    from qa.passage import Passage
+
+    def passage(text, title, section=()):
+        return Passage(text, f"{title}.md", title, 1, 1, 0, len(text), section)
+
+    passages = [
+        passage("The harbour opens at dawn; ferries leave hourly.", "Harbour guide", ("Timetables", "Ferries")),
+        passage("Ferries to the islands carry bicycles.", "Harbour guide", ("Ferries",)),
+        passage("Sourdough needs a starter, flour and time.", "Baking", ("Bread",)),
+        passage("Baking bread at home: the oven, the starter.", "Baking"),  # the title opens the text
+        passage("No title, no section, just harbour words.", ""),
+    ]
+    words = PassageWords(passages)
+    queries = ["harbour ferries", "baking bread starter", "timetables", "islands bicycles flour"]
+    for weight in range(4):
+        made, built = words.bm25(weight), BM25.build([p.keyword_text(weight) for p in passages])
+        for q in queries:
+            assert np.array_equal(made.scores(q), built.scores(q)), (weight, q)
+        assert made.idf(tokenize([" ".join(queries)])[0]) == built.idf(tokenize([" ".join(queries)])[0])
+    # a copy with one text changed reuses the words of the rest (tokenizing only what is new)
+    changed = [*passages[:2], passage("Sourdough needs a starter.", "Baking", ("Bread",)), *passages[3:]]
+    again = PassageWords(changed, words)
+    assert again._words["Ferries to the islands carry bicycles."] is words._words["Ferries to the islands carry bicycles."]
+    assert np.array_equal(again.bm25(2).scores("starter"), BM25.build([p.keyword_text(2) for p in changed]).scores("starter"))

@@ -185,3 +185,17 @@ def test_the_one_build_tunes_by_default_and_reports_seconds_per_stage(corpus, tm
     assert {"read", "split", "embed", "bm25", "calibrate", "tune", "write"} <= set(report.stages)
     assert all(s >= 0 for s in report.stages.values()) and sum(report.stages.values()) <= report.seconds + 0.01
     assert "  seconds: read " in report.summary() and report.to_dict()["stages"] == report.stages
+
+
+def test_an_index_built_in_memory_keeps_no_build_words_and_its_bm25_reads_titles_as_tuned(corpus):
+    """The words a build tokenizes for its BM25s are let go once it is built; the BM25 kept is the one of
+    the title weight the tuning chose (made once, after tuning), the same as one built from scratch."""
+    from qa import index_corpus
+    from qa.indexing.bm25 import BM25
+
+    index = index_corpus(corpus, embedder=FakeEmbedder())
+    assert index.words is None
+    weight = index.tuning.title_weight
+    scratch = BM25.build([p.keyword_text(weight) for p in index.passages])
+    for question in ("topic 3 detail", "Document 4", "first paragraph"):
+        assert (index.keyword(question) == scratch.scores(question)).all()
