@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
-    "FIELDS", "INVISIBLE", "INVISIBLE_BEYOND", "MAX_HISTORY", "MAX_K", "MAX_QUESTION", "MAX_SOURCE", "MAX_SOURCES", "MODES", "VISIBLE",
+    "FIELDS", "INVISIBLE", "INVISIBLE_BEYOND", "SHOWS_NOTHING", "MAX_HISTORY", "MAX_K", "MAX_QUESTION", "MAX_SOURCE", "MAX_SOURCES", "MODES", "VISIBLE",
     "BlankQuestion", "Mode", "Request", "UnknownSources", "check_args", "check_history", "check_k", "check_turns", "check_sources", "check_text", "check_visible",
 ]  # fmt: skip
 
@@ -38,10 +38,14 @@ FIELDS = {
 # A question must hold one character that shows, i.e. one outside this class: the controls, format
 # characters (zero-width space and joiners, bidi marks, soft hyphen, BOM) and separators (Unicode
 # categories Cc, Cf, Zs, Zl, Zp) of the Basic Multilingual Plane -- written out, so it reads the same in
-# Python and in the API schema's JSON Schema pattern (tests/retrieval/test_pipeline.py checks it against unicodedata).
+# Python and in the API schema's JSON Schema pattern (tests/retrieval/test_pipeline.py checks it against unicodedata)
+# -- and the BMP's characters drawn as nothing though of other categories (SHOWS_NOTHING).
+SHOWS_NOTHING = (  # variation selectors, the grapheme joiner, Khmer inherent vowels, Hangul fillers, blank braille
+    r"\u034f\u115f-\u1160\u17b4-\u17b5\u180b-\u180d\u180f\u2800\u3164\ufe00-\ufe0f\uffa0"
+)
 INVISIBLE = (
     r"\u0000-\u0020\u007f-\u00a0\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u1680\u180e"
-    r"\u2000-\u200f\u2028-\u202f\u205f-\u2064\u2066-\u206f\u3000\ufeff\ufff9-\ufffb"
+    r"\u2000-\u200f\u2028-\u202f\u205f-\u2064\u2066-\u206f\u3000\ufeff\ufff9-\ufffb" + SHOWS_NOTHING
 )
 VISIBLE = re.compile(f"[^{INVISIBLE}]")
 # ... and beyond it (the schema's pattern cannot name these: JSON Schema's regexes see UTF-16 halves):

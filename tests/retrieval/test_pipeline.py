@@ -181,14 +181,18 @@ def test_the_invisible_characters_are_the_control_format_and_separator_character
     import re
     import unicodedata
 
-    from qa.retrieval.request import INVISIBLE
+    from qa.retrieval.request import INVISIBLE, SHOWS_NOTHING
 
-    invisible = re.compile(f"[{INVISIBLE}]")
+    invisible, nothing = re.compile(f"[{INVISIBLE}]"), re.compile(f"[{SHOWS_NOTHING}]")
     for code in range(0x10000):
         if 0xD800 <= code <= 0xDFFF:
             continue  # surrogates: refused as invalid text, not as blank
         char = chr(code)
-        assert bool(invisible.match(char)) == (unicodedata.category(char) in ("Cc", "Cf", "Zs", "Zl", "Zp")), hex(code)
+        expected = unicodedata.category(char) in ("Cc", "Cf", "Zs", "Zl", "Zp") or bool(nothing.match(char))
+        assert bool(invisible.match(char)) == expected, hex(code)
+    # drawn as nothing, of other categories: variation selectors (U+FE0F is what an attacker sent), the
+    # combining grapheme joiner, Mongolian selectors, Hangul fillers, blank braille
+    assert all(invisible.match(c) for c in "\ufe0f\ufe0e\u180b\u034f\u115f\u3164\uffa0\u2800\u17b4")
 
 
 def test_a_question_of_invisible_characters_beyond_the_bmp_is_blank_too():
