@@ -58,8 +58,8 @@ class Index:
         no BM25 yet (``bm25`` None: :meth:`with_tuning` makes it) and hold its passages' ``words``."""
         if not (len(passages) == len(store) == len(bm25 if bm25 is not None else passages)):
             raise QAError(
-                f"index is inconsistent ({len(passages)} passages, {len(store)} vectors, {len(bm25)} in "
-                "BM25); rebuild it with 'qa index'"
+                f"index is inconsistent ({len(passages)} passages, {len(store)} vectors, "
+                f"{len(bm25) if bm25 is not None else 'none yet'} in BM25); rebuild it with 'qa index'"
             )
         self._passages = tuple(passages)
         self._store = store

@@ -28,7 +28,7 @@ def decode(data: bytes) -> tuple[str, str]:
         text, encoding = str(match), match.encoding
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     # counted by the regex engine: a loop over every character in Python was most of reading a text file
-    if "\x00" in text or (_CONTROL.search(text) and len(_CONTROL.findall(text)) > _MAX_CONTROL_SHARE * len(text)):
+    if "\x00" in text or len(_CONTROL.findall(text)) > _MAX_CONTROL_SHARE * len(text):
         raise Unreadable("not text (binary content)")
     if not text.strip():
         raise Unreadable("empty file")

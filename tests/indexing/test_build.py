@@ -199,3 +199,17 @@ def test_an_index_built_in_memory_keeps_no_build_words_and_its_bm25_reads_titles
     scratch = BM25.build([p.keyword_text(weight) for p in index.passages])
     for question in ("topic 3 detail", "Document 4", "first paragraph"):
         assert (index.keyword(question) == scratch.scores(question)).all()
+
+
+def test_an_inconsistent_index_without_bm25_yet_is_said_so_not_a_type_error():
+    from qa.indexing.index import Index
+    from qa.passage import Passage
+
+    class NoVectors:
+        dimension = 3
+
+        def __len__(self):
+            return 0
+
+    with pytest.raises(QAError, match=r"^index is inconsistent \(1 passages, 0 vectors, none yet in BM25\)"):
+        Index([Passage("t", "a.txt", "", 1, 1, 0, 1)], NoVectors(), None, FakeEmbedder(), None, ["x"])
