@@ -4,7 +4,7 @@ Python alike -- read → split → embed → BM25 → calibrate → tune → wri
 The stages are :mod:`qa.indexing`'s, but for tuning (:mod:`qa.retrieval.tune`): it measures the hybrid
 ranking on the corpus, so it lives with the ranking, and a build is put together here, above both.
 ``tune=None`` keeps the defaults (what a test of the mechanics wants); any callable ``Index → Tuning``
-replaces the stage.
+replaces the stage. The default's part that needs no vectors runs while the passages are embedded.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from .indexing.build import BuildReport, Tuner, memory_index, passages_index, sy
 from .indexing.embed import TextEncoder
 from .indexing.index import Index
 from .passage import Passage
-from .retrieval.tune import tune as measure
+from .retrieval.tune import TUNE as measure
 
 __all__ = ["build_index", "index_corpus", "index_passages"]
 

@@ -8,9 +8,27 @@ import functools
 import re
 import sys
 
-import bm25s
 import Stemmer
-from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_EN_PLUS
+
+
+def _bm25s():
+    """bm25s, imported without numba. bm25s imports numba whenever it is installed (ranx needs it, for
+    :mod:`qa.evaluate`), which costs every qa process 0.3 s at start; qa runs bm25s's numpy backend only.
+    numba stays importable for ranx afterwards."""
+    if "bm25s" in sys.modules or "numba" in sys.modules:
+        import bm25s
+
+        return bm25s
+    sys.modules["numba"] = None  # type: ignore[assignment]  # an ImportError to bm25s: "no numba here"
+    try:
+        import bm25s
+    finally:
+        del sys.modules["numba"]
+    return bm25s
+
+
+bm25s = _bm25s()
+from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_EN_PLUS  # noqa: E402
 
 __all__ = ["content_words", "sentence_spans", "tokenize", "tokenize_corpus", "word_count"]
 

@@ -4,6 +4,8 @@ vector store, and build BM25."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ..passage import Passage
@@ -31,6 +33,7 @@ def assemble_index(
     texts: dict[str, str] | None = None,
     manifest: Manifest | None = None,
     title_weight: int | None = 1,
+    words: PassageWords | Callable[[], PassageWords] | None = None,
 ) -> tuple[Index, int]:
     """The index of ``passages`` and how many of them were embedded. Passages whose id is in ``previous``
     (same file, same title and text) take their vector from it; those the store holds already (a shared
@@ -38,10 +41,7 @@ def assemble_index(
     describes the corpus; the index's own fields (model, store, sizes) are filled in here. BM25 indexes each
     passage's title ``title_weight`` times (:meth:`Passage.keyword_text`); None leaves BM25 to be made
     once the title weight is known (:meth:`Index.with_tuning`), from the words tokenized here and kept on
-    the index until :meth:`Index.built`."""
-    with stage("bm25"):
-        words = PassageWords(passages, previous.words if previous is not None else None)
-        bm25 = words.bm25(title_weight) if title_weight is not None else None
+    the index until :meth:`Index.built`. ``words``: those words, when made already (or what gives them)."""
     texts_to_embed = [p.search_text for p in passages]
     ids = passage_ids(passages)
     store = create_store(kind, embedder.dimension, ids, embedder)
@@ -60,6 +60,9 @@ def assemble_index(
                 with stage("embed"):
                     vectors[new] = embedder.encode_document([texts_to_embed[chunk[n]] for n in new], bar=bar)
             store.add(vectors, passages[chunk.start : chunk.stop])
+    with stage("bm25"):  # after the vectors: a caller may tokenize while they are made (``words`` a callable)
+        words = words() if callable(words) else words or PassageWords(passages, previous.words if previous is not None else None)
+        bm25 = words.bm25(title_weight) if title_weight is not None else None
     described = Manifest(
         model=embedder.model_id, precision=embedder.precision, store=store.kind, passages=len(passages), dimension=store.dimension
     )

@@ -10,11 +10,10 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-import bm25s
 import numpy as np
 
 from ..passage import Passage
-from ..text import tokenize, tokenize_corpus
+from ..text import bm25s, tokenize, tokenize_corpus
 
 __all__ = ["BM25", "PassageWords"]
 

@@ -10,11 +10,15 @@ nothing is written. ``rebuild=True`` embeds everything anew; ``dry_run=True`` sa
 from __future__ import annotations
 
 import dataclasses
+import sys
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import faiss
 
@@ -25,6 +29,7 @@ from ..passage import Passage
 from ..readers import Skip, max_file_bytes
 from ..version import __version__
 from .assemble import assemble_index
+from .bm25 import PassageWords
 from .calibrate import calibrate
 from .collect import Collected, collect, format_counts, scan
 from .embed import Embedder, TextEncoder, model_id
@@ -35,10 +40,22 @@ from .records import passage_ids
 from .report import BuildReport, Changes
 from .stores import choose_kind
 
-__all__ = ["BuildReport", "Changes", "Tuner", "index_status", "memory_index", "passages_index", "sync_index"]
+__all__ = ["BuildReport", "Changes", "Preparing", "Tuner", "index_status", "memory_index", "passages_index", "sync_index"]
 
 Tuner = Callable[[Index], Tuning]  # measures how hybrid ranking should mix on an index (qa.retrieval.tune)
 RETUNE_SHARE = 0.2  # a sync that embeds more than this share of the passages anew measures the tuning again
+SWITCH_INTERVAL = 0.0005  # seconds a thread may hold the GIL while tuning's preparation runs beside the embedding
+
+
+@runtime_checkable
+class Preparing(Protocol):
+    """A :data:`Tuner` whose measuring that needs no vector can start before the vectors exist:
+    ``prepare(passages, words)`` does that part and gives the Tuner that finishes it. A build runs it on a
+    thread of its own while the passages are embedded (``qa.retrieval.tune.TUNE``)."""
+
+    def __call__(self, index: Index) -> Tuning: ...
+
+    def prepare(self, passages: list[Passage], words: PassageWords) -> Tuner: ...
 
 
 def memory_index(
@@ -69,17 +86,59 @@ def _index(corpus_dir: Path, read: Collected, embedder, progress, previous, kind
         files=read.files, skipped={s.source: SkippedFile(s.reason, s.sha256) for s in read.skipped},
         duplicates=read.duplicates, warnings=read.warnings,
     )  # fmt: skip
-    index, embedded = assemble_index(
-        read.all_passages(), embedder, progress=progress, previous=previous, kind=kind, texts=read.texts,
-        manifest=described, title_weight=None,
+    # a sync (which has a tuning) prepares none: whether it measures again is known once it has embedded
+    (index, embedded), tuner = _assembled(
+        read.all_passages(), embedder, tune if kept is None else None, progress=progress, previous=previous,
+        kind=kind, texts=read.texts, manifest=described,
     )  # fmt: skip
-    return _finish(index, embedded, tune, kept), embedded
+    return _finish(index, embedded, tuner if kept is None else tune, kept), embedded
 
 
 def passages_index(passages: list[Passage], *, tune: Tuner | None, embedder: TextEncoder | None = None, progress: bool = False) -> Index:
     """An in-memory index of ``passages`` (not read from files: a benchmark's), calibrated and tuned as a build does."""
-    index, embedded = assemble_index(passages, embedder or Embedder(), progress=progress, title_weight=None)
+    (index, embedded), tune = _assembled(passages, embedder or Embedder(), tune, progress=progress)
     return _finish(index, embedded, tune)
+
+
+def _assembled(passages: list[Passage], embedder, tune: Tuner | None, **options) -> tuple[tuple[Index, int], Tuner | None]:
+    """:func:`assemble_index` of ``passages`` (without BM25, whose title weight tuning chooses), and the
+    Tuner to run on it: when ``tune`` is :class:`Preparing`, the passages' BM25 words and then its
+    preparation are made on a thread of their own while the passages are embedded (the GIL is handed over
+    more often meanwhile, or the embedding's threads would wait for it), and what it gives is the Tuner."""
+    if not isinstance(tune, Preparing):
+        return assemble_index(passages, embedder, title_weight=None, **options), tune
+    previous = options.get("previous")
+    made: list = []  # the passages' BM25 words, then the Tuner (or what went wrong)
+
+    def prepare() -> None:
+        try:
+            made.append(PassageWords(passages, previous.words if previous is not None else None))
+            made.append(tune.prepare(passages, made[0]))
+        except BaseException as e:  # raised again where the build waits for it
+            made.append(e)
+
+    def waited(n: int):
+        worker.join()
+        if isinstance(made[-1], BaseException):
+            raise made[-1]
+        return made[n]
+
+    # a daemon: a build stopped by Ctrl-C does not wait for it
+    worker = threading.Thread(target=prepare, name="qa-tune-prepare", daemon=True)
+    with _switching_often():
+        worker.start()
+        assembled = assemble_index(passages, embedder, title_weight=None, words=lambda: waited(0), **options)
+    return assembled, waited(1)
+
+
+@contextmanager
+def _switching_often() -> Iterator[None]:
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(min(before, SWITCH_INTERVAL))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
 
 
 def _finish(index: Index, embedded: int, tune: Tuner | None, kept: Tuning | None = None) -> Index:

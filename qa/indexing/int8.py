@@ -89,9 +89,10 @@ def _backend(tokenizer):
 
 
 class Int8Encoder:
-    def __init__(self, model, model_id: str):
+    def __init__(self, model, model_id: str, pieces=None):
         """``model``: the loaded SentenceTransformer (its tokenizer and weights are used), or the
-        :class:`ModelFiles` of one already exported."""
+        :class:`ModelFiles` of one already exported. ``pieces``: its tokenizer's word pieces, remembered
+        (:class:`qa.indexing.embed.WordPieces`), which give a text's ids without tokenizing it again."""
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -104,6 +105,10 @@ class Int8Encoder:
         self.tokenizer = Tokenizer.from_str(_backend(model.tokenizer).to_str())
         self.tokenizer.enable_truncation(self.max_length, stride=0, strategy="longest_first", direction="right")
         self.tokenizer.no_padding()
+        if pieces is not None and pieces.markers is not None:
+            self._ids = lambda text: pieces.ids(text, self.max_length)
+        else:
+            self._ids = lambda text: self.tokenizer.encode(text).ids
         path = self._exported(model, model_id)
         options = ort.SessionOptions()
         options.intra_op_num_threads = options.inter_op_num_threads = 1
@@ -188,6 +193,6 @@ class Int8Encoder:
         return np.stack(vectors).astype(np.float32) if texts else np.zeros((0, 0), dtype=np.float32)
 
     def _one(self, session, text: str) -> np.ndarray:
-        ids = np.array([self.tokenizer.encode(text).ids], dtype=np.int64)
+        ids = np.array([self._ids(text)], dtype=np.int64)
         vector = session.run(None, {"input_ids": ids})[0][0].mean(axis=0)  # no padding: every token counts
         return (vector / max(float(np.linalg.norm(vector)), 1e-12)).astype(np.float32)  # qa wants unit vectors

@@ -8,7 +8,7 @@ import numpy as np
 from ..indexing.index import Index
 from .ranking import Candidates, Query, Ranking, top_ids
 
-__all__ = ["CANDIDATES", "dense", "gather", "keyword"]
+__all__ = ["CANDIDATES", "dense", "gather", "keyword", "union"]
 
 CANDIDATES = 1000  # per run, before fusion
 
@@ -33,8 +33,13 @@ def gather(
     ``allowed``: only these passage positions (ascending); ``runs``: the dense and the keyword run;
     ``similarity``: ``index.similarity`` from vectors the caller holds (tuning gathers hundreds of times)."""
     by_vector, by_words = (run(index, query, depth, allowed) for run in runs)
-    rows = np.union1d(by_vector.rows, by_words.rows)
-    if also is not None:
-        rows = np.union1d(also, rows)
+    rows = union(by_vector.rows, by_words.rows, *(() if also is None else (also,)))
     nearest = float(by_vector.scores.max()) if by_vector.scores.size else 0.0
     return Candidates(rows, (similarity or index.similarity)(query.vector, rows), query.keyword[rows], nearest)
+
+
+def union(*positions: np.ndarray) -> np.ndarray:
+    """The positions in any of ``positions``, ascending, once each: ``np.union1d``, by one sort (numpy 2's
+    hashing ``unique`` takes 3x as long on a thousand candidates: tuning gathers 800 times a build)."""
+    joined = np.sort(np.concatenate(positions))
+    return joined[np.concatenate(([True], joined[1:] != joined[:-1]))] if joined.size else joined

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import re
 
-from bm25s.stopwords import STOPWORDS_EN_PLUS
-
-from ..text import tokenize
+from ..text import STOPWORDS_EN_PLUS, tokenize
 
 __all__ = ["ALONE_WEIGHT", "FOLLOWUP_DEPTH", "depends_on_history", "merge", "resolve"]
 

@@ -27,22 +27,26 @@ fewer than ``MIN_QUERIES`` passages of three sentences or more keeps the default
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import random
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..indexing.assemble import assemble_index
+from ..indexing.bm25 import PassageWords
 from ..indexing.index import Index
 from ..indexing.manifest import TITLE_WEIGHTS, Tuning
 from ..text import sentence_spans
 from ..passage import Passage
-from .candidates import CANDIDATES, gather, keyword
+from .candidates import CANDIDATES, gather
 from .fuse import DENSE_WEIGHT, fuse
 from .pipeline import DEFAULT_TUNING as DEFAULT
-from .ranking import Query, Ranking
+from .ranking import Query, Ranking, top_ids
 
-__all__ = ["DEFAULT", "MIN_QUERIES", "QUERIES", "WEIGHTS", "pseudo_queries", "tune"]
+__all__ = ["DEFAULT", "MIN_QUERIES", "QUERIES", "TUNE", "WEIGHTS", "Plan", "Tune", "prepare", "pseudo_queries", "tune"]
 
 WEIGHTS = (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0)
 QUERIES = 200
@@ -52,33 +56,63 @@ SIGNIFICANCE = 2.0  # standard errors by which a weight must beat the default to
 SENTENCE_WORDS = (5, 40)  # pseudo-queries shorter carry too little, longer ones are not questions
 
 
-def tune(index: Index, *, queries: int = QUERIES, seed: int = 0) -> Tuning:
-    """The title weight and fusion weight that retrieve the sources of ``index``'s pseudo-queries best,
-    with the evidence (nDCG@10 at each), or the defaults when the corpus is too small to measure."""
+@dataclass(frozen=True)
+class Plan:
+    """What tuning measures with that needs no vector, made from the passages alone (:func:`prepare`): a
+    build makes it while the passages are embedded, so only the dense half waits for them."""
+
+    found: int  # pseudo-queries found (fewer than MIN_QUERIES: nothing else is made)
+    asked: list[tuple[int, str]]  # (the source's row in the sample, the sentence taken out of it)
+    sample: list[Passage]  # the passages measured on, the sources without their sentence
+    titled: bool  # whether any passage has a title (else only the default title weight is measured)
+    words: PassageWords | None  # the sample's BM25 words
+    keyword: dict[int, list[tuple[np.ndarray, Ranking]]]  # per title weight, per question: BM25's score of every sample passage, and its run
+
+
+def prepare(passages: list[Passage], words: PassageWords | None = None, *, queries: int = QUERIES, seed: int = 0) -> Plan:
+    """The measuring of :func:`tune` that needs no vectors: pseudo-queries, the sample and BM25's part of
+    each question's candidates at every title weight. ``words``: the passages' BM25 words, when made."""
     rng = random.Random(seed)
-    passages, embedder = index.passages, index.embedder
     found = pseudo_queries(passages, queries, rng)
     if len(found) < MIN_QUERIES:
-        return dataclasses.replace(
-            DEFAULT, method=f"defaults: {len(found)} passages of 3+ sentences, {MIN_QUERIES} needed to measure",
-            passages=len(index),
-        )  # fmt: skip
+        return Plan(len(found), [], [], False, None, {})
     sources = {position for position, _, _ in found}
-    others = [i for i in range(len(index)) if i not in sources]
+    others = [i for i in range(len(passages)) if i not in sources]
     keep = sorted(sources | set(rng.sample(others, min(len(others), SAMPLE - len(sources)))))
     cut = {position: passage for position, _, passage in found}
     sample = [cut.get(i, passages[i]) for i in keep]
-    copy = assemble_index(sample, embedder, previous=index)[0]
     where = {i: n for n, i in enumerate(keep)}
     asked = [(where[position], question) for position, question, _ in found]
-    # The first round of hybrid ranking (Retriever.rank without feedback and settle): BM25 of each title
-    # weight over the sample, candidates gathered once per question and BM25, fused at each weight.
-    depth = min(len(copy), CANDIDATES)
     titled = any(p.context for p in sample)
+    sample_words = PassageWords(sample, words)
+    depth = min(len(sample), CANDIDATES)
+    keyword: dict[int, list[tuple[np.ndarray, Ranking]]] = {}
+    for t in TITLE_WEIGHTS if titled else (DEFAULT.title_weight,):
+        bm25, keyword[t] = sample_words.bm25(t), []
+        for _, question in asked:
+            scores = bm25.scores(question)
+            best = top_ids(scores, depth)
+            keyword[t].append((scores, Ranking(best, scores[best])))
+    return Plan(len(found), asked, sample, titled, sample_words, keyword)
+
+
+def tune(index: Index, plan: Plan | None = None, *, queries: int = QUERIES, seed: int = 0) -> Tuning:
+    """The title weight and fusion weight that retrieve the sources of ``index``'s pseudo-queries best,
+    with the evidence (nDCG@10 at each), or the defaults when the corpus is too small to measure.
+    ``plan``: :func:`prepare` of the index's passages, when made already."""
+    plan = plan or prepare(index.passages, index.words, queries=queries, seed=seed)
+    asked, titled = plan.asked, plan.titled
+    if not asked:
+        return dataclasses.replace(
+            DEFAULT, method=f"defaults: {plan.found} passages of 3+ sentences, {MIN_QUERIES} needed to measure",
+            passages=len(index),
+        )  # fmt: skip
+    # The first round of hybrid ranking (Retriever.rank without feedback and settle) over the sample: the
+    # sources embedded without their sentence, the others keep their vectors; candidates gathered once per
+    # question and title weight (BM25's half from the plan), fused at each weight.
+    copy = assemble_index(plan.sample, index.embedder, previous=index, title_weight=None, words=plan.words)[0]
+    depth = min(len(copy), CANDIDATES)
     vectors = copy.encode_query([q for _, q in asked])
-    # the copy's own BM25 reads titles as the default does; the other weights get one each
-    copies = {t: copy if t == DEFAULT.title_weight else copy.with_title_weight(t)
-              for t in (TITLE_WEIGHTS if titled else (DEFAULT.title_weight,))}  # fmt: skip
     # The dense run is the same at every title weight: searched once per question. The candidates'
     # cosines come from one product of every question with every passage: hundreds of small products, one
     # per candidate set, each spread over BLAS's threads, stall when other work holds the cores
@@ -87,18 +121,18 @@ def tune(index: Index, *, queries: int = QUERIES, seed: int = 0) -> Tuning:
     gathered = {
         t: [
             gather(
-                c, Query(v, c.keyword(q)), depth, runs=(lambda *_, n=n: n, keyword),
+                copy, Query(v, scores), depth, runs=(lambda *_, n=n: n, lambda *_, w=words: w),
                 similarity=lambda vector, rows, row=similar[i]: row[rows],
             )  # fmt: skip
-            for i, ((_, q), v, n) in enumerate(zip(asked, vectors, near))
+            for i, (v, n, (scores, words)) in enumerate(zip(vectors, near, runs))
         ]
-        for t, c in copies.items()
+        for t, runs in plan.keyword.items()
     }
 
     def gains(title_weight: int, weight: float) -> np.ndarray:
         return np.array([_ndcg(src, fuse(c, weight).top_rows(10)) for (src, _), c in zip(asked, gathered[title_weight])])
 
-    by_title = {t: gains(t, DENSE_WEIGHT) for t in copies}
+    by_title = {t: gains(t, DENSE_WEIGHT) for t in gathered}
     title = _choose(by_title, DEFAULT.title_weight)
     by_weight = {w: gains(title, w) for w in WEIGHTS}
     return Tuning(
@@ -109,6 +143,20 @@ def tune(index: Index, *, queries: int = QUERIES, seed: int = 0) -> Tuning:
         + ("" if titled else "; no passage has a title"),
         len(asked), len(index), _curve(by_weight), title, _curve(by_title) if titled else {},
     )  # fmt: skip
+
+
+class Tune:
+    """:func:`tune` as a build's stage (:class:`qa.indexing.build.Preparing`): called on an index it
+    measures; :meth:`prepare` first does the part that needs no vectors, while the passages are embedded."""
+
+    def __call__(self, index: Index) -> Tuning:
+        return tune(index)
+
+    def prepare(self, passages: list[Passage], words: PassageWords) -> Callable[[Index], Tuning]:
+        return functools.partial(tune, plan=prepare(passages, words))
+
+
+TUNE = Tune()
 
 
 def _choose(gains: dict, default):

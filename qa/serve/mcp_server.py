@@ -34,7 +34,11 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
-from mcp_types import INVALID_PARAMS, Resource
+from mcp.shared.message import SessionMessage
+from mcp_types import (
+    INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR, ErrorData, JSONRPCError, Resource,
+    jsonrpc_message_adapter,
+)  # fmt: skip
 from pydantic import ValidationError
 
 from ..config import find_index_dir
@@ -49,6 +53,7 @@ __all__ = ["DOC_URI", "build_mcp", "one_line", "run_stdio"]
 
 DOC_URI = "qa://doc/"
 LOG_CHARS = 500  # characters of a log record of the SDK's
+METHOD_CHARS = 100  # of a method name over stdio (MCP's are under 40)
 ERROR_CHARS = 200  # characters of an error message sent back
 
 INSTRUCTIONS = (
@@ -107,20 +112,56 @@ class _Server(MCPServer):
         """The SDK's stdio transport, reading lines JSON-RPC's parser can take (:class:`_ValidLines`)."""
         stdin = _ValidLines(anyio.wrap_file(io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")))
         async with stdio_server(stdin=stdin) as (read_stream, write_stream):
+            stdin.replies = write_stream  # before the first await: no line is read before it is set
             await self._lowlevel_server.run(read_stream, write_stream, self._lowlevel_server.create_initialization_options())
 
 
 class _ValidLines:
-    """stdin's lines, each with any escaped lone surrogate ("\\ud800", valid JSON text that no UTF-8 can
-    hold) replaced by U+FFFD: the SDK's parser refuses such a line, and over stdio it answered nothing at
-    all -- the client waited for ever. Every other line passes untouched."""
+    """stdin's lines as the SDK's stdio transport can take them. An escaped lone surrogate ("\\ud800",
+    valid JSON text that no UTF-8 can hold) is replaced by U+FFFD. A line the SDK cannot take -- not JSON,
+    or not one JSON-RPC message (a batch, an object for an id, a number of 5,000 digits) -- is answered
+    here, -32700 or -32600 with the request's id when it has one, and not passed on: the SDK logged it and
+    answered nothing, so the client waited for ever. So is a method name too long to be one (the SDK's
+    "Method not found" repeated it). Blank lines carry no message: skipped."""
 
     def __init__(self, lines) -> None:
         self._lines = lines
+        self.replies = None  # the transport's write stream, once it exists
 
     async def __aiter__(self):
         async for line in self._lines:
-            yield _without_lone_surrogates(line)
+            line = _without_lone_surrogates(line)
+            refused = _refusal(line) if line.strip() else False
+            if refused is None:
+                yield line
+            elif refused and self.replies is not None:
+                await self.replies.send(SessionMessage(refused))
+
+
+def _refusal(line: str) -> JSONRPCError | None:
+    """The error answering ``line``, or None when the SDK can take it."""
+    try:
+        parsed = json.loads(line, parse_int=lambda digits: int(digits) if len(digits) <= 4000 else 0)
+    except (ValueError, RecursionError):
+        return _error(None, PARSE_ERROR, "Parse error: a line must be one JSON-RPC message in JSON")
+    request_id = parsed.get("id") if isinstance(parsed, dict) else None
+    if not _is_id(request_id):  # the SDK took a request with an object for an id as a notification
+        return _error(None, INVALID_REQUEST, "Invalid request: an id must be a string or an integer")
+    try:
+        message = jsonrpc_message_adapter.validate_json(line, by_name=False)
+    except ValidationError:
+        return _error(request_id, INVALID_REQUEST, "Invalid request: not a JSON-RPC 2.0 message this server takes")
+    if len(getattr(message, "method", "")) > METHOD_CHARS:
+        return _error(request_id, METHOD_NOT_FOUND, "Method not found")
+    return None
+
+
+def _is_id(value) -> bool:
+    return value is None or isinstance(value, str) or type(value) is int  # JSON-RPC's (not true, not 1.5, not {})
+
+
+def _error(request_id, code: int, message: str) -> JSONRPCError:
+    return JSONRPCError(jsonrpc="2.0", id=request_id, error=ErrorData(code=code, message=message))
 
 
 def _without_lone_surrogates(line: str) -> str:

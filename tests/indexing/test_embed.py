@@ -72,6 +72,28 @@ def test_counting_by_pieces_gives_the_tokenizers_own_counts(real_embedder):
             assert real_embedder.count_tokens(text) == len(tokenizer(text, add_special_tokens=False)["input_ids"]), text
 
 
+@pytest.mark.slow
+def test_int8_reads_a_text_from_remembered_pieces_as_its_tokenizer_would():
+    """int8 encoding takes a text's ids from the word pieces splitting counted (no second tokenization):
+    the ids, markers and truncation must be the tokenizer's own, whatever the text."""
+    from qa.indexing.embed import WordPieces
+
+    embedder = Embedder(precision="int8")
+    encoder = embedder._int8_encoder()
+    assert isinstance(embedder._count(), WordPieces) and embedder._count().markers == ([101], [102])
+    texts = [
+        "Ünïcödé naïve café — 東京タワー and 한국어 텍스트; e\u0301x combining",
+        "tabs\tand\r\nnewlines\n\n  double  spaces, a\u00a0non-breaking one, a\u2028line separator",
+        "controls\x0bin\x0cbetween\x1cwords\x7f and zero\u200bwidth",
+        "x" * 150 + " " + "antidisestablishmentarianism " * 3 + "end.",
+        "a long passage, cut where the model stops reading: " + "tokenization, détente and 数据 " * 120,
+        " leading and trailing spaces ", "", "a",
+    ]
+    for _ in range(2):  # the second time from what was remembered
+        for text in texts:
+            assert encoder._ids(text) == encoder.tokenizer.encode(text).ids, text
+
+
 def test_precision_is_validated():
     with pytest.raises(ValueError, match="precision must be one of fp32, int8, got 'fp16'"):
         Embedder(precision="fp16")

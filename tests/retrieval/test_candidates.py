@@ -55,3 +55,14 @@ def test_a_stage_is_replaced_by_configuration_of_the_pipeline():
     custom = Retriever(index, stages=dataclasses.replace(Stages(), highlight=first_sentence_only)).ask("When is the lamp lit?", 1)
     assert [h.passage for h in custom.hits] == [h.passage for h in plain.hits]
     assert custom.hits[0].highlight.text == "The lamp is lit at dusk"
+
+
+def test_union_is_numpys_union_of_positions():
+    rng = np.random.default_rng(7)
+    for sizes in [(0, 0), (0, 5), (5, 0), (300, 300, 40), (1000, 1000)]:
+        parts = [rng.integers(0, 1500, size=n).astype(np.int64) for n in sizes]
+        expected = parts[0]
+        for p in parts[1:]:
+            expected = np.union1d(expected, p)
+        got = candidates.union(*parts)
+        assert got.dtype == expected.dtype and got.tolist() == np.unique(expected).tolist()

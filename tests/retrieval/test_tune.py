@@ -164,3 +164,25 @@ def test_pseudo_queries_take_one_sentence_out_of_its_passage():
 
 def test_weights_span_both_single_runs():
     assert WEIGHTS[0] == 0.0 and WEIGHTS[-1] == 1.0 and DENSE_WEIGHT in WEIGHTS
+
+
+def test_a_build_prepares_tuning_while_it_embeds_and_measures_the_same(monkeypatch):
+    """A build runs tuning's vector-free half (pseudo-queries, the sample, BM25's candidates) on a thread of
+    its own while the passages are embedded: what it measures is what tuning the finished index measures."""
+    import threading
+
+    from qa.indexing.build import passages_index
+    from qa.retrieval import tune as tune_module
+
+    passages, threads = _entities("own"), []
+    made = tune_module.prepare
+
+    def watched(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return made(*args, **kwargs)
+
+    monkeypatch.setattr(tune_module, "prepare", watched)
+    built = passages_index(passages, tune=tune_module.TUNE, embedder=FakeEmbedder())
+    assert threads == ["qa-tune-prepare"]
+    alone = tune(assemble_index(passages, FakeEmbedder())[0])
+    assert built.tuning == alone and alone.queries >= MIN_QUERIES and set(alone.title_scores) == {"0", "1", "2", "3"}

@@ -313,3 +313,46 @@ def test_errors_over_stdio_are_short_and_do_not_repeat_what_was_sent(corpus_inde
         assert "zzsecret" not in answer and len(answer) < 300, answer
     assert answers[5]["result"]["isError"]  # an unknown argument is refused, not dropped
     assert "zzsecret" not in logged and "Traceback" not in logged, logged[-500:]
+
+
+def test_lines_the_sdk_cannot_take_over_stdio_are_answered(corpus_index):
+    """Over stdio the SDK logged a line it could not parse or validate and answered nothing: a client that
+    sent an id waited for ever. Each is answered now (-32700 or -32600, the id when it has one), a method
+    name too long to be one gets "Method not found" without repeating it, and the server goes on."""
+    import select
+    import subprocess
+
+    qa_command = str(Path(sys.executable).with_name("qa"))
+    hello = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+             "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}  # fmt: skip
+    raw = [
+        json.dumps(hello), json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        '{"jsonrpc": "2.0", "id": 30, "method": "tools/li',  # cut short
+        "",  # a blank line: no message, no answer
+        '{"jsonrpc": "2.0", "id": 31, "method": "tools/list", "params": [1]}',
+        '{"jsonrpc": "2.0", "id": {"zzsecret": 1}, "method": "ping"}',
+        '[{"jsonrpc": "2.0", "id": 33, "method": "ping"}]',
+        '{"jsonrpc": "2.0", "id": 34, "method": "tools/call", "params": {"name": "ask", "arguments": {"question": "Who?", "k": '
+        + "9" * 5000 + "}}}",
+        json.dumps({"jsonrpc": "2.0", "id": 35, "method": "zzsecret" * 400}),
+        json.dumps({"jsonrpc": "2.0", "id": 36, "method": "ping"}),
+    ]  # fmt: skip
+    server = subprocess.Popen([qa_command, "mcp", "--index-dir", str(corpus_index)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    answers = []
+    try:
+        server.stdin.write("\n".join(raw) + "\n")
+        server.stdin.flush()
+        while 36 not in [a.get("id") for a in answers] and select.select([server.stdout], [], [], 120)[0]:
+            answers.append(json.loads(server.stdout.readline() or '{"id": 36, "eof": true}'))
+    finally:
+        server.stdin.close()
+        logged = server.stderr.read() if server.wait(timeout=60) is not None else ""
+    by_id = {a.get("id"): a for a in answers}
+    assert by_id[36] == {"jsonrpc": "2.0", "id": 36, "result": {}}, (answers, logged[-1000:])
+    assert by_id[31]["error"]["code"] == -32600 and by_id[34]["error"]["code"] in (-32600, -32602)
+    assert by_id[35]["error"] == {"code": -32601, "message": "Method not found"}
+    nameless = [a["error"]["code"] for a in answers if a.get("id") is None]
+    assert sorted(nameless) == [-32700, -32600, -32600], answers  # the cut line; the object id; the batch
+    assert all("zzsecret" not in json.dumps(a) and len(json.dumps(a)) < 300 for a in answers if a.get("id") != 1)
+    assert "zzsecret" not in logged and "Traceback" not in logged, logged[-500:]
