@@ -5,7 +5,8 @@ Login is HTTP Basic, required for everything -- chat, API, uploads, files -- whe
 ``QA_AUTH=user:password`` (one user) or ``QA_AUTH_FILE=path`` (``user:password`` lines; ``#`` comments).
 Use it behind HTTPS when the server is reachable from other machines.
 
-Request bodies are limited before anything parses them (413): ``max_body`` bytes for the API, the
+Request bodies are limited before anything parses them (413): ``max_body`` bytes for the API (and at
+most ``payload.MAX_CONTAINERS`` JSON arrays and objects, 422), the
 chat's larger ``max_event_body`` for its events (they carry the conversation so far), and
 ``max_upload_body`` for an upload, which must say its size (411 otherwise); a body must arrive within 30 s
 (408) and bodies being read hold at most 256 MB together (503). An event may name a file only
@@ -34,16 +35,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import os
-import re
 import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import anyio
 
-from .payload import refusal
+from .payload import nested, refusal, too_large
 
 __all__ = ["DEFAULT_MAX_PENDING", "Guard"]
 
@@ -56,9 +55,6 @@ HEALTH_PATH = "/api/health"
 BODY_SECONDS = 30  # a request body must arrive within this (408 otherwise)
 MAX_BUFFERED = 256 << 20  # bytes of request bodies held while they arrive, all connections together (503 beyond)
 PARSE_AT_ONCE = 2  # event bodies parsed and checked at the same time (each up to MAX_EVENT_BODY)
-# JSON arrays and objects in an API or MCP body: the largest request the schema allows has a handful, and
-# FastAPI and the MCP SDK parse on the event loop (a 4 MB body of a million empty lists held it 1.2 s)
-MAX_CONTAINERS = 10_000
 _FILE_ROUTES = ("/gradio_api/file=", "/file=")
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _HARDENING = [(b"x-frame-options", b"SAMEORIGIN"), (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
@@ -127,7 +123,7 @@ class Guard:
             if length is None or _header(scope, b"transfer-encoding") is not None:
                 return await _respond(send, 411, b'{"detail":"an upload must state its Content-Length (and not be chunked)"}', [])
             if length > self.max_upload_body:
-                return await _respond(send, 413, _too_large(self.max_upload_body), [])
+                return await _respond(send, 413, too_large(self.max_upload_body), [])
             return await self.app(scope, _counted(receive, length), send)
         limit = self.max_body if api else self.max_event_body
         try:
@@ -140,7 +136,7 @@ class Guard:
         except _Busy:
             return await _respond(send, 503, *_BUSY)
         if body is None:
-            return await _respond(send, 413, _too_large(limit), [])
+            return await _respond(send, 413, too_large(limit), [])
         if body and not api and self.upload_folder is not None:
             if self._parsing is None:
                 self._parsing = anyio.Semaphore(PARSE_AT_ONCE)
@@ -148,8 +144,8 @@ class Guard:
                 refused = await anyio.to_thread.run_sync(refusal, body, self.upload_folder)
             if refused:
                 return await _respond(send, 400, refused, [])
-        if api and _containers(body) > MAX_CONTAINERS:  # parsed and validated on the event loop: bounded first
-            return await _respond(send, *_too_many(scope["path"] == MCP_PATH))
+        if api and (too_many := nested(body, mcp=scope["path"] == MCP_PATH)):  # FastAPI and MCP parse on the event loop
+            return await _respond(send, *too_many, [])
         receive = _replay(body, receive)
         if not api:
             return await self.app(scope, receive, send)
@@ -271,30 +267,6 @@ def _hardened(send, *, rewrite_errors: bool):
         return await send(message)
 
     return hardened
-
-
-def _containers(body: bytes) -> int:
-    """How many JSON arrays and objects ``body`` holds, at most (brackets inside strings are not counted
-    once the count says it matters). Counting bytes costs a millisecond for the largest body."""
-    rough = body.count(b"[") + body.count(b"{")
-    if rough <= MAX_CONTAINERS:
-        return rough
-    bare = _STRINGS.sub(b"", body)
-    return bare.count(b"[") + bare.count(b"{")
-
-
-_STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # a JSON string, its escapes included
-
-
-def _too_many(mcp: bool) -> tuple[int, bytes, list]:
-    message = f"body: more than {MAX_CONTAINERS:,} JSON arrays and objects"
-    if mcp:  # JSON-RPC's own error shape, as the MCP endpoint answers a body it cannot parse
-        return 400, json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}}).encode(), []
-    return 422, json.dumps({"detail": message}).encode(), []
-
-
-def _too_large(limit: int) -> bytes:
-    return json.dumps({"detail": f"request body too large: the limit is {limit:,} bytes"}).encode()
 
 
 def _replay(body: bytes, receive):

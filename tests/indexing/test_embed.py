@@ -76,7 +76,7 @@ def test_counting_by_pieces_gives_the_tokenizers_own_counts(real_embedder):
 def test_int8_reads_a_text_from_remembered_pieces_as_its_tokenizer_would():
     """int8 encoding takes a text's ids from the word pieces splitting counted (no second tokenization):
     the ids, markers and truncation must be the tokenizer's own, whatever the text."""
-    from qa.indexing.embed import WordPieces
+    from qa.indexing.pieces import WordPieces
 
     embedder = Embedder(precision="int8")
     encoder = embedder._int8_encoder()
