@@ -42,7 +42,7 @@ from urllib.parse import urlsplit
 
 import anyio
 
-from .payload import nested, refusal, too_large
+from .payload import MAX_CONTAINERS, MAX_EVENT_CONTAINERS, nested, refusal, too_large
 
 __all__ = ["DEFAULT_MAX_PENDING", "Guard"]
 
@@ -137,6 +137,8 @@ class Guard:
             return await _respond(send, 503, *_BUSY)
         if body is None:
             return await _respond(send, 413, too_large(limit), [])
+        if body and (too_many := nested(body, mcp=scope["path"] == MCP_PATH, limit=MAX_CONTAINERS if api else MAX_EVENT_CONTAINERS)):
+            return await _respond(send, *too_many, [])  # FastAPI, MCP and gradio parse on the event loop
         if body and not api and self.upload_folder is not None:
             if self._parsing is None:
                 self._parsing = anyio.Semaphore(PARSE_AT_ONCE)
@@ -144,8 +146,6 @@ class Guard:
                 refused = await anyio.to_thread.run_sync(refusal, body, self.upload_folder)
             if refused:
                 return await _respond(send, 400, refused, [])
-        if api and (too_many := nested(body, mcp=scope["path"] == MCP_PATH)):  # FastAPI and MCP parse on the event loop
-            return await _respond(send, *too_many, [])
         receive = _replay(body, receive)
         if not api:
             return await self.app(scope, receive, send)

@@ -110,7 +110,8 @@ class _Server(MCPServer):
 
     async def run_stdio_async(self) -> None:
         """The SDK's stdio transport, reading lines JSON-RPC's parser can take (:class:`_ValidLines`)."""
-        stdin = _ValidLines(anyio.wrap_file(io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")))
+        # lines end at LF only: a CR inside a message (JSON whitespace) must not cut it in two
+        stdin = _ValidLines(anyio.wrap_file(io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace", newline="\n")))
         async with stdio_server(stdin=stdin) as (read_stream, write_stream):
             stdin.replies = write_stream  # before the first await: no line is read before it is set
             await self._lowlevel_server.run(read_stream, write_stream, self._lowlevel_server.create_initialization_options())
@@ -141,11 +142,12 @@ class _ValidLines:
 def _refusal(line: str) -> JSONRPCError | None:
     """The error answering ``line``, or None when the SDK can take it."""
     try:
-        parsed = json.loads(line, parse_int=lambda digits: int(digits) if len(digits) <= 4000 else 0)
+        parsed = json.loads(line, parse_int=lambda digits: int(digits) if len(digits) <= 4000 else _HUGE)
     except (ValueError, RecursionError):
         return _error(None, PARSE_ERROR, "Parse error: a line must be one JSON-RPC message in JSON")
     request_id = parsed.get("id") if isinstance(parsed, dict) else None
-    if not _is_id(request_id):  # the SDK took a request with an object for an id as a notification
+    asks = isinstance(parsed, dict) and "method" in parsed and "id" in parsed  # a request (not a notification)
+    if not _is_id(request_id) or (asks and request_id is None):  # the SDK took these for notifications
         return _error(None, INVALID_REQUEST, "Invalid request: an id must be a string or an integer")
     try:
         message = jsonrpc_message_adapter.validate_json(line, by_name=False)
@@ -154,6 +156,9 @@ def _refusal(line: str) -> JSONRPCError | None:
     if len(getattr(message, "method", "")) > METHOD_CHARS:
         return _error(request_id, METHOD_NOT_FOUND, "Method not found")
     return None
+
+
+_HUGE = object()  # a number of more digits than Python reads: not an id to answer with
 
 
 def _is_id(value) -> bool:

@@ -11,10 +11,11 @@ import os
 import re
 from pathlib import Path
 
-__all__ = ["MAX_CONTAINERS", "forbidden", "nested", "received", "refusal", "too_large"]
+__all__ = ["MAX_CONTAINERS", "MAX_EVENT_CONTAINERS", "forbidden", "nested", "received", "refusal", "too_large"]
 
 # JSON arrays and objects in an API or MCP body: the largest request the schema allows has a handful
 MAX_CONTAINERS = 10_000
+MAX_EVENT_CONTAINERS = 100_000  # in a chat event, which carries the conversation so far
 
 _REFUSED_PATH = b'{"detail":"refused: the request names a file that was not uploaded to this server"}'
 _REFUSED_COMPONENT = b'{"detail":"refused: the request asks the server to build a component"}'
@@ -64,16 +65,28 @@ def refusal(body: bytes, folder: Path) -> bytes | None:
     return forbidden(payload, folder)
 
 
-def nested(body: bytes, *, mcp: bool = False) -> tuple[int, bytes] | None:
-    """The status and answer refusing an API or MCP ``body`` of more than ``MAX_CONTAINERS`` JSON arrays and
-    objects (JSON-RPC's error shape for ``mcp``), or None. FastAPI and the MCP SDK parse and validate a body on the
-    event loop: a 4 MB body of a million empty lists held every other request 1.2 s."""
-    if _containers(body) <= MAX_CONTAINERS:
-        return None
-    message = f"body: more than {MAX_CONTAINERS:,} JSON arrays and objects"
+def nested(body: bytes, *, mcp: bool = False, limit: int = MAX_CONTAINERS) -> tuple[int, bytes] | None:
+    """The status and answer refusing a ``body`` that is not UTF-8 or holds more than ``limit`` JSON arrays
+    and objects (JSON-RPC's error shape for ``mcp``), or None. FastAPI, the MCP SDK and gradio parse and
+    validate a body on the event loop: a 4 MB body of a million empty lists held every other request 1.2 s.
+    UTF-8 only (as JSON on a network must be): in UTF-16 a quote or backslash byte need not be one."""
+    if b"\0" not in body and (body.isascii() or _utf8(body)):  # UTF-16 or -32 JSON has zero bytes; UTF-8 never
+        if _containers(body) <= limit:
+            return None
+        message = f"body: more than {limit:,} JSON arrays and objects"
+    else:
+        message = "body: not valid JSON (it must be UTF-8)"
     if mcp:
         return 400, json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}}).encode()
     return 422, json.dumps({"detail": message}).encode()
+
+
+def _utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def too_large(limit: int) -> bytes:
@@ -90,4 +103,6 @@ def _containers(body: bytes) -> int:
     return bare.count(b"[") + bare.count(b"{")
 
 
-_STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # a JSON string, its escapes included
+# A JSON string, its escapes included; one never closed runs to the end (possessive, never retried from a
+# later quote: with backtracking, a body of unclosed strings took time in the square of its length)
+_STRINGS = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+(?:"|\\?\Z)', re.DOTALL)

@@ -191,6 +191,25 @@ def test_a_body_of_a_million_lists_is_refused_before_it_is_parsed(server):
     checker.join()
     assert all(a[0] == 400 and a[2]["error"]["code"] == -32600 and a[2]["id"] is None for a in answers), answers[0]
     assert time.monotonic() - began < 10 and stalled[0] < 2, stalled
+    unclosed = b"[" * 10_001 + b'"' + b'\\"' * 1_500_000  # strings never closed: the check stays linear
+    utf16 = ('{"question": "\u5c00", "history": [' + "[]," * 100_000 + "[]]}").encode("utf-16-le")  # 00 5C: no backslash
+    for body in (unclosed, utf16):
+        began = time.monotonic()
+        status, _, parsed = call(server, "/api/retrieve", raw=body)
+        assert status == 422 and parsed["detail"].startswith("body: ") and time.monotonic() - began < 5, parsed
+    assert parsed == {"detail": "body: not valid JSON (it must be UTF-8)"}
     brackets = {"question": "Which of [a] {b} [[c]] is it? " + "[" * 1500, "k": 1}  # within the question's 2,000 characters
     status, _, parsed = call(server, "/api/retrieve", {**brackets, "history": ["[" * 1999] * 20})
     assert status == 200 and "hits" in parsed, parsed
+
+
+def test_a_chat_event_of_too_many_lists_is_refused_before_it_is_parsed(server):
+    """gradio parses an event on the event loop too: an event body of more than 100,000 JSON arrays and
+    objects (a conversation has hundreds at most) is refused before it is parsed."""
+    import time
+
+    flood = b'{"data": [' + b"[]," * 150_000 + b'[]], "fn_index": 0, "session_hash": "x"}'
+    began = time.monotonic()
+    status, _, parsed = call(server, "/gradio_api/queue/join", raw=flood)
+    assert status == 422 and time.monotonic() - began < 5  # (the chat's 422s all say one line of their own)
+    assert parsed == {"detail": "the request does not fit what this page sends"}

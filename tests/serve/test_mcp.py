@@ -335,6 +335,9 @@ def test_lines_the_sdk_cannot_take_over_stdio_are_answered(corpus_index):
         '{"jsonrpc": "2.0", "id": 34, "method": "tools/call", "params": {"name": "ask", "arguments": {"question": "Who?", "k": '
         + "9" * 5000 + "}}}",
         json.dumps({"jsonrpc": "2.0", "id": 35, "method": "zzsecret" * 400}),
+        '{"jsonrpc": "2.0", "id": null, "method": "ping"}',  # MCP's requests have ids: refused, not ignored
+        '{"jsonrpc": "2.0", "id": ' + "7" * 4400 + ', "method": "ping"}',  # more digits than Python reads
+        '{"jsonrpc": "2.0",\r"id": 37, "method": "ping"}',  # a CR is JSON whitespace, not the end of a line
         json.dumps({"jsonrpc": "2.0", "id": 36, "method": "ping"}),
     ]  # fmt: skip
     server = subprocess.Popen([qa_command, "mcp", "--index-dir", str(corpus_index)], stdin=subprocess.PIPE,
@@ -353,6 +356,7 @@ def test_lines_the_sdk_cannot_take_over_stdio_are_answered(corpus_index):
     assert by_id[31]["error"]["code"] == -32600 and by_id[34]["error"]["code"] in (-32600, -32602)
     assert by_id[35]["error"] == {"code": -32601, "message": "Method not found"}
     nameless = [a["error"]["code"] for a in answers if a.get("id") is None]
-    assert sorted(nameless) == [-32700, -32600, -32600], answers  # the cut line; the object id; the batch
+    assert by_id[37] == {"jsonrpc": "2.0", "id": 37, "result": {}}
+    assert sorted(nameless) == [-32700] + [-32600] * 4, answers  # the cut line; object, null, huge ids; the batch
     assert all("zzsecret" not in json.dumps(a) and len(json.dumps(a)) < 300 for a in answers if a.get("id") != 1)
     assert "zzsecret" not in logged and "Traceback" not in logged, logged[-500:]
