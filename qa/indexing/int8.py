@@ -92,7 +92,7 @@ class Int8Encoder:
     def __init__(self, model, model_id: str, pieces=None):
         """``model``: the loaded SentenceTransformer (its tokenizer and weights are used), or the
         :class:`ModelFiles` of one already exported. ``pieces``: its tokenizer's word pieces, remembered
-        (:class:`qa.indexing.embed.WordPieces`), which give a text's ids without tokenizing it again."""
+        (:class:`qa.indexing.pieces.WordPieces`), which give a text's ids without tokenizing it again."""
         import onnxruntime as ort
         from tokenizers import Tokenizer
 

@@ -5,14 +5,14 @@ Login is HTTP Basic, required for everything -- chat, API, uploads, files -- whe
 ``QA_AUTH=user:password`` (one user) or ``QA_AUTH_FILE=path`` (``user:password`` lines; ``#`` comments).
 Use it behind HTTPS when the server is reachable from other machines.
 
-Request bodies are limited before anything parses them (413): ``max_body`` bytes for the API (and at
-most ``payload.MAX_CONTAINERS`` JSON arrays and objects, 422), the
+Request bodies are limited before anything parses them (413): ``max_body`` bytes for the API, the
 chat's larger ``max_event_body`` for its events (they carry the conversation so far), and
 ``max_upload_body`` for an upload, which must say its size (411 otherwise); a body must arrive within 30 s
-(408) and bodies being read hold at most 256 MB together (503). An event may name a file only
-inside gradio's upload folder, i.e. a file this server received: gradio events carry files as
-``{"path": …}`` objects, and a path anywhere else on the server (absolute, ``..``, a symlink leading out)
-is refused with 400 before any handler sees it.
+(408) and bodies being read hold at most 256 MB together (503). A body must be UTF-8 and hold at most
+``payload.MAX_CONTAINERS`` JSON arrays and objects (``MAX_EVENT_CONTAINERS`` in an event), 422. An event
+may name a file only inside gradio's upload folder, i.e. a file this server received: gradio events
+carry files as ``{"path": …}`` objects, and a path anywhere else on the server (absolute, ``..``, a
+symlink leading out) is refused with 400 before any handler sees it.
 
 An upload must state its size and not be chunked (``Transfer-Encoding`` would let the body outgrow the
 length it states); what it sends is counted too. An event may not ask gradio to build a component

@@ -131,11 +131,13 @@ class _ValidLines:
 
     async def __aiter__(self):
         async for line in self._lines:
+            if not line.strip():
+                continue
             line = _without_lone_surrogates(line)
-            refused = _refusal(line) if line.strip() else False
+            refused = _refusal(line)
             if refused is None:
                 yield line
-            elif refused and self.replies is not None:
+            elif self.replies is not None:
                 await self.replies.send(SessionMessage(refused))
 
 

@@ -71,7 +71,7 @@ def nested(body: bytes, *, mcp: bool = False, limit: int = MAX_CONTAINERS) -> tu
     validate a body on the event loop: a 4 MB body of a million empty lists held every other request 1.2 s.
     UTF-8 only (as JSON on a network must be): in UTF-16 a quote or backslash byte need not be one."""
     if b"\0" not in body and (body.isascii() or _utf8(body)):  # UTF-16 or -32 JSON has zero bytes; UTF-8 never
-        if _containers(body) <= limit:
+        if _containers(body, limit) <= limit:
             return None
         message = f"body: more than {limit:,} JSON arrays and objects"
     else:
@@ -93,11 +93,11 @@ def too_large(limit: int) -> bytes:
     return json.dumps({"detail": f"request body too large: the limit is {limit:,} bytes"}).encode()
 
 
-def _containers(body: bytes) -> int:
+def _containers(body: bytes, limit: int) -> int:
     """How many JSON arrays and objects ``body`` holds, at most (brackets inside strings are not counted
-    once the count says it matters). Counting bytes costs a millisecond for the largest body."""
+    once the count says it matters: above ``limit``). Counting bytes costs a millisecond for the largest body."""
     rough = body.count(b"[") + body.count(b"{")
-    if rough <= MAX_CONTAINERS:
+    if rough <= limit:
         return rough
     bare = _STRINGS.sub(b"", body)
     return bare.count(b"[") + bare.count(b"{")
