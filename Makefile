@@ -5,12 +5,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install browser clean
+.PHONY: run test install browser ocr clean
 
-run: $(STAMP)
+run: $(STAMP) ocr
 	$(PY) app.py
 
-test: $(STAMP) browser
+test: $(STAMP) browser ocr
 	$(PY) -m pytest
 
 install: $(STAMP)
@@ -28,6 +28,13 @@ browser:
 	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 		echo "note: /usr/bin/chromium not available; browser tests will be skipped"
+
+# OCR of scanned PDF pages and images runs Debian's Tesseract; where it cannot be installed those pages are
+# skipped with the reason in the build report (and the OCR tests say they were skipped).
+ocr:
+	@command -v tesseract >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr >/dev/null; } || \
+		echo "note: tesseract not available; scanned pages and images will be skipped"
 
 clean:
 	rm -rf $(VENV) index/manifest.json index/data-* index/.tmp-*

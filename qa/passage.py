@@ -29,6 +29,12 @@ class Passage:
     section: tuple[str, ...] = _doc("Headings above the passage, outermost first (Markdown, HTML, DOCX).", default=())
     page: int | None = _doc("1-based page (PDF).", default=None)
     copies: tuple[str, ...] = _doc("Other files of the corpus with the very same content.", default=())
+    boxes: tuple[tuple[int, float, float, float, float, int, int], ...] = _doc(
+        "Where each line of the passage lies on its page (PDF and image files): [page, x0, y0, x1, y1, start, end],"
+        " the box in fractions of the page from its top left, start/end the line's offsets as for start.",
+        default=(),
+    )
+    ocr: bool = _doc("True when the passage's text was read by OCR (a scanned page or an image).", default=False)
 
     @property
     def context(self) -> list[str]:
@@ -52,7 +58,8 @@ class Passage:
         return "\n".join([*self.context * title_weight, self.text])
 
     def locator(self) -> str:
-        """Where in the file: ``guide.md › Install › Linux ¶3, line 12`` or ``report.pdf, page 4 ¶2``.
+        """Where in the file: ``guide.md › Install › Linux ¶3, line 12``, ``report.pdf, page 4 ¶2`` or
+        ``scan.pdf, page 3 ¶2 (OCR)``.
         A top heading that is the document's title is left out: the citation starts with the title."""
         section = self.section[1:] if self.section[:1] == (self.title,) else self.section
         where = self.source + "".join(f" › {h}" for h in section)
@@ -61,6 +68,8 @@ class Passage:
         where += f" ¶{self.paragraph}"
         if self.line is not None:
             where += f", line {self.line}"
+        if self.ocr:
+            where += " (OCR)"
         if self.copies:
             where += f" (also {', '.join(self.copies)})"
         return where
@@ -75,11 +84,13 @@ _READ_THROUGH = frozenset({*PASSAGE_FIELDS, "context", "search_text", "keyword_t
 
 @dataclass(frozen=True)
 class Highlight:
-    """The sentence (or two) of a passage that best answers the question; offsets into the file's text."""
+    """The sentence (or two) of a passage that best answers the question; offsets into the file's text.
+    ``boxes``: the lines it lies on, ``(page, x0, y0, x1, y1)`` in page fractions (PDF and image files)."""
 
     text: str
     start: int
     end: int
+    boxes: tuple[tuple[int, float, float, float, float], ...] = ()
 
 
 @dataclass(frozen=True)

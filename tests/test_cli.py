@@ -88,7 +88,7 @@ def test_index_then_ask(tiny_corpus, tmp_path):
     assert len(payload["hits"]) == 4  # the whole tiny corpus
     top = payload["hits"][0]
     assert set(top) == {"text", "source", "title", "paragraph", "line", "start", "end", "score", "highlight", "section", "page",
-                        "copies", "citation"}  # the record the API returns too
+                        "copies", "boxes", "ocr", "citation"}  # the record the API returns too
     text = (tiny_corpus / "alpha.txt").read_text()
     assert text[top["highlight"]["start"] : top["highlight"]["end"]] == top["highlight"]["text"]
     assert "1952" in top["highlight"]["text"]

@@ -30,7 +30,7 @@ def test_a_hit_reads_through_to_its_passage_and_flattens_to_one_record():
     assert (found.text, found.source, found.line, found.section) == ("Tea.", "a.txt", 3, ())
     assert found.citation() == found.passage.citation() == "A — a.txt ¶2, line 3"
     assert found.to_dict() == {
-        **dataclasses.asdict(found.passage), "score": 0.5, "highlight": {"text": "Tea.", "start": 10, "end": 14},
+        **dataclasses.asdict(found.passage), "score": 0.5, "highlight": {"text": "Tea.", "start": 10, "end": 14, "boxes": ()},
         "citation": "A — a.txt ¶2, line 3",
     }  # fmt: skip
     with pytest.raises(AttributeError, match="no attribute 'nonsense'"):

@@ -35,6 +35,7 @@ from .collect import Collected, collect, format_counts, scan
 from .embed import Embedder, TextEncoder, model_id
 from .folder import damaged, index_lock, load_index, save_index
 from .index import Index
+from .progress import page_progress
 from .manifest import NOTHING_INDEXED, DamagedIndex, Manifest, SkippedFile, Tuning, read_manifest
 from .records import passage_ids
 from .report import BuildReport, Changes
@@ -73,7 +74,7 @@ def memory_index(
     embedder = embedder or Embedder()
     corpus_dir = Path(corpus_dir)
     cap = max_file_bytes()
-    read = collect(corpus_dir, embedder, None, previous, scan(corpus_dir, cap, hashes=False), cap)
+    read = collect(corpus_dir, embedder, None, previous, scan(corpus_dir, cap, hashes=False), cap, page_progress() if progress else None)
     return _index(corpus_dir, read, embedder, progress, previous, kind, tune)[0]
 
 
@@ -224,7 +225,7 @@ def _sync(corpus_dir, index_dir, tune, embedder, progress, rebuild, dry_run, kin
                 previous = previous.without_texts()
                 repairs = [f"{e.what}: the PDF, DOCX and HTML files read again"]
         before = previous.passages if previous else []
-        read = collect(corpus_dir, embedder, old, previous, scanned, cap)
+        read = collect(corpus_dir, embedder, old, previous, scanned, cap, page_progress() if progress else None)
         report = partial(
             BuildReport, corpus_dir, index_dir, len(read.files), skipped=tuple(read.skipped), full=old is None,
             formats=read.formats(), duplicates=read.duplicates, warnings=read.warnings, repairs=tuple(repairs),

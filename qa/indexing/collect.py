@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,12 +85,14 @@ def scan(corpus_dir: Path, cap: int, *, hashes: bool = True) -> Scan:
 
 
 def collect(
-    corpus_dir: Path, embedder: TextEncoder, old: Manifest | None, previous: Index | None, scanned: Scan, cap: int
+    corpus_dir: Path, embedder: TextEncoder, old: Manifest | None, previous: Index | None, scanned: Scan, cap: int,
+    on_page: Callable[[str], None] | None = None,
 ) -> Collected:
     """Read and split the corpus. A file whose content is what the old index has is not parsed again:
     its passages (or the reason it was skipped) are reused -- unless it is a PDF, DOCX or HTML file
     whose extracted text the old index lost (a damaged ``texts.jsonl``). Files with the same content
-    are indexed once, under the first path; the others are listed on its passages as copies."""
+    are indexed once, under the first path; the others are listed on its passages as copies. ``on_page``
+    is told of each page OCR'd."""
     if not corpus_dir.is_dir():
         raise QAError(f"corpus folder not found: {corpus_dir}")
     skipped = list(scanned.skipped)
@@ -117,7 +120,7 @@ def collect(
                 skipped.append(Skip(source, old.skipped[source].reason, digest))
                 continue
             with stage("read"):
-                item = read_document(path, corpus_dir, max_bytes=cap, isolated=isolated)
+                item = read_document(path, corpus_dir, max_bytes=cap, isolated=isolated, on_page=on_page)
             if isinstance(item, Skip):
                 skipped.append(item)
                 continue
@@ -132,7 +135,7 @@ def collect(
             raise QAError(f"nothing to index in {corpus_dir}: no readable documents{why}")
 
         def reread(source: str) -> Document | Skip:  # with the same size cap and parse worker
-            return read_document(scanned.found[source].path, corpus_dir, max_bytes=cap, isolated=isolated)
+            return read_document(scanned.found[source].path, corpus_dir, max_bytes=cap, isolated=isolated, on_page=on_page)
 
         return _dedupe(docs, skipped, warnings, texts, reread, embedder)
 

@@ -1,6 +1,6 @@
 """An index in memory behind a narrow read-only interface: the searches ranking runs (``dense``,
 ``keyword``, ``best_similarity``, ``idf``), questions as vectors (``encode_query``), and the views the
-chat, the API and MCP show (``documents``, ``about``, ``neighbours``, ``text``). Its parts -- vector store,
+chat, the API and MCP show (``documents``, ``about``, ``neighbours``, ``text``, ``page_lines``). Its parts -- vector store,
 BM25, model -- are private; ``with_tuning`` and friends return a new index instead of changing this one."""
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from .embed import TextEncoder
 from .manifest import Calibration, Manifest, Tuning
 from .records import passage_ids, write_passages, write_texts
 from .stores import VectorStore
+from .stores.base import top_ids
 
 __all__ = ["Index", "IndexInfo", "top_ids"]
 
@@ -101,8 +102,7 @@ class Index:
         return self._manifest.tuning
 
     @property
-    def embedder(self) -> TextEncoder:
-        """The model that embedded the passages (for a build that syncs with this index)."""
+    def embedder(self) -> TextEncoder:  # the model that embedded the passages (for a build that syncs with it)
         return self._embedder
 
     def passage(self, position: int) -> Passage:
@@ -209,6 +209,14 @@ class Index:
                 at = p.end
         return "".join(out)
 
+    def file(self, source: str) -> tuple[Path, str | None]:
+        """The corpus folder an indexed file lies in, and the sha256 it was indexed with (None: not indexed)."""
+        return Path(self._manifest.corpus or "."), self._manifest.files.get(source)
+
+    def page_lines(self, source: str, page: int) -> tuple[tuple, ...]:
+        """Where each line of an indexed PDF or image file lies on ``page`` (:attr:`Passage.boxes`)."""
+        return tuple(dict.fromkeys(b for i in self._by_source.get(source, ()) for b in self._passages[int(i)].boxes if b[0] == page))
+
     def neighbours(self, source: str, start: int) -> tuple[Passage | None, Passage | None]:
         """The passages of the same file before and after the one of ``source`` starting at ``start``."""
         at = self._by_start.get((source, start))
@@ -290,11 +298,3 @@ class Index:
     def _by_start(self) -> dict[tuple[str, int], int]:
         return {(p.source, p.start): i for i, p in enumerate(self._passages)}
 
-
-def top_ids(scores: np.ndarray, n: int) -> np.ndarray:
-    """Positions of the ``n`` highest scores, best first (stable for ties)."""
-    n = min(n, len(scores))
-    if n <= 0:
-        return np.zeros(0, dtype=np.int64)
-    part = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
-    return part[np.lexsort((part, -scores[part]))]

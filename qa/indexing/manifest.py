@@ -30,7 +30,7 @@ __all__ = [
     "read_manifest",
 ]
 
-FORMAT_VERSION = 4  # 4: checksums of the data files
+FORMAT_VERSION = 5  # 4: checksums of the data files; 5: passages have the boxes of their lines (PDF, images)
 TITLE_WEIGHTS = (0, 1, 2, 3)  # what a tuning's title_weight may be
 MANIFEST = "manifest.json"
 _DATA_NAME = re.compile(r"data-[A-Za-z0-9-]+")

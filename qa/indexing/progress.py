@@ -7,7 +7,7 @@ import time
 
 from tqdm.auto import tqdm
 
-__all__ = ["progress_bar"]
+__all__ = ["page_progress", "progress_bar"]
 
 
 class _LineProgress:
@@ -44,3 +44,19 @@ def progress_bar(total: int, desc: str, *, enabled: bool = True):
     if enabled and not sys.stderr.isatty():
         return _LineProgress(total, desc)
     return tqdm(total=total, unit="passage", desc=desc, disable=not enabled)
+
+
+def page_progress(every: float = 1.0):
+    """A function that prints "OCR: page 3/40 of scan.pdf" lines to stderr: a file's first and last
+    page, and at most one line every ``every`` seconds between."""
+    last = [float("-inf")]
+
+    def told(line: str) -> None:
+        now = time.monotonic()
+        done, _, rest = line.partition("/")
+        first_or_last = done.endswith(" 1") or rest.split(" ", 1)[0] == done.rsplit(" ", 1)[-1]
+        if first_or_last or now - last[0] >= every:
+            last[0] = now
+            print(line, file=sys.stderr, flush=True)
+
+    return told

@@ -45,6 +45,8 @@ def read_passages(path: Path) -> tuple[list[Passage], list[str]]:
             for name in ("section", "copies"):  # JSON has lists; a Passage has tuples
                 if name in record:
                     record[name] = tuple(record[name])
+            if "boxes" in record:
+                record["boxes"] = tuple(map(tuple, record["boxes"]))
             passages.append(Passage(**record))
     return passages, ids
 

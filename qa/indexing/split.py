@@ -49,6 +49,7 @@ def split_document(
         blocks = _merge_short_blocks(text, list(doc.blocks))
         title = doc.title or (_title(text[blocks[0].start : blocks[0].end].split("\n")[0]) if blocks else "")
     line_starts = None if doc.extracted else _line_starts(text)
+    ends = [box[6] for box in doc.boxes]
     passages: list[Passage] = []
     number, page = 0, None
     for block in blocks:
@@ -66,9 +67,24 @@ def split_document(
                     end=piece_end,
                     section=block.section,
                     page=block.page,
+                    **_placed(doc, ends, piece_start, piece_end),
                 )
             )
     return passages
+
+
+def _placed(doc: Document, ends: list[int], start: int, end: int) -> dict:
+    """The boxes of the lines of ``doc`` that ``start:end`` covers (``ends``: where each line ends), and
+    whether any was read by OCR."""
+    if not doc.boxes:
+        return {}
+    first = bisect.bisect_right(ends, start)  # the first line ending after start
+    boxes = []
+    for box in doc.boxes[first:]:
+        if box[5] >= end:
+            break
+        boxes.append(box)
+    return {"boxes": tuple(boxes), "ocr": any(b[0] in doc.ocr_pages for b in boxes)}
 
 
 def _merge_short_blocks(text: str, blocks: list[Block]) -> list[Block]:

@@ -1,17 +1,18 @@
 """Read a corpus folder: find its documents in a stable order, read each in its format, and say why any
 file was skipped.
 
-Formats: .txt (and any text), .md, .html/.htm, .pdf, .docx -- one module each in this package. A file is read
-whole and hashed; a file that changes while it is read is read again (the hash then matches the text
-indexed, so the next sync sees any later change). PDF, DOCX and HTML are parsed in a worker process with
-a time and memory limit (:mod:`.isolate`), so no file can hang or kill the build.
+Formats: .txt (and any text), .md, .html/.htm, .pdf, .docx, and images (.png .jpg .tif .webp, read by
+OCR) -- one module each in this package. A file is read whole and hashed; a file that changes while it
+is read is read again (the hash then matches the text indexed, so the next sync sees any later change).
+PDF, DOCX, HTML and images are parsed in a worker process with a time and memory limit (:mod:`.isolate`;
+OCR a page at a time, :mod:`.paged`), so no file can hang or kill the build.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from ..errors import QAError
 from . import markdown
 from .document import Document, Skip, Unreadable
 from .isolate import Isolated, ParseFailed
+from .paged import read_paged
 from .text import decode
 
 __all__ = [
@@ -32,14 +34,19 @@ __all__ = [
     "read_document",
 ]
 
-FORMATS = {".txt": "txt", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".pdf": "pdf", ".docx": "docx"}
-ISOLATED = {"html": "qa.readers.html", "pdf": "qa.readers.pdf", "docx": "qa.readers.docx"}  # parsed in a worker
+FORMATS = {
+    ".txt": "txt", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".pdf": "pdf", ".docx": "docx",
+    **dict.fromkeys((".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp"), "image"),
+}
+ISOLATED = {"html": "qa.readers.html", "docx": "qa.readers.docx"}  # parsed in a worker
+PAGED = ("pdf", "image")  # surveyed and OCR'd in a worker, page by page (:mod:`.paged`)
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024  # $QA_MAX_FILE_MB
 _READ_ATTEMPTS = 3
+OnPage = Callable[[str], None] | None
 
 
 def format_of(source: str) -> str:
-    """The format a file is read as, by its extension: txt, md, html, pdf or docx."""
+    """The format a file is read as, by its extension: txt, md, html, pdf, docx or image."""
     return FORMATS.get(Path(source).suffix.lower(), "txt")
 
 
@@ -99,15 +106,19 @@ def read_bytes(path: Path, root: Path, *, max_bytes: int | None = None) -> tuple
     return Skip(source, "changed while being read; run 'qa index' again once it is written")
 
 
-def parse(source: str, data: bytes, sha256: str, *, isolated: Isolated | None = None) -> Document | Skip:
+def parse(source: str, data: bytes, sha256: str, *, isolated: Isolated | None = None, on_page: OnPage = None) -> Document | Skip:
     """A file's bytes to a Document in its format, or a Skip saying why not. ``isolated`` runs the
-    PDF, DOCX and HTML parsers (one is started for this call when not given)."""
+    PDF, DOCX, HTML and image parsers (one is started for this call when not given); ``on_page`` is
+    told of each page OCR'd ("OCR: page 3/40 of scan.pdf")."""
     fmt = format_of(source)
     try:
-        if fmt in ISOLATED:
+        if fmt in ISOLATED or fmt in PAGED:
             with nullcontext(isolated) if isolated else Isolated() as worker:
-                got = worker.call(ISOLATED[fmt], "extract", data)
-            return Document(source, got.text, sha256, "", fmt, got.title, got.blocks, got.warnings)
+                if fmt in PAGED:
+                    got = read_paged(fmt, data, worker, source, on_page)
+                else:
+                    got = worker.call(ISOLATED[fmt], "extract", data)
+            return Document(source, got.text, sha256, "", fmt, got.title, got.blocks, got.warnings, got.boxes, got.ocr_pages)
         text, encoding = decode(data)
         if fmt == "md":
             got = markdown.extract(text)
@@ -119,9 +130,11 @@ def parse(source: str, data: bytes, sha256: str, *, isolated: Isolated | None = 
         return Skip(source, "structure nested too deeply to parse", sha256)
 
 
-def read_document(path: Path, root: Path, *, max_bytes: int | None = None, isolated: Isolated | None = None) -> Document | Skip:
+def read_document(
+    path: Path, root: Path, *, max_bytes: int | None = None, isolated: Isolated | None = None, on_page: OnPage = None
+) -> Document | Skip:
     got = read_bytes(path, root, max_bytes=max_bytes)
-    return got if isinstance(got, Skip) else parse(*got, isolated=isolated)
+    return got if isinstance(got, Skip) else parse(*got, isolated=isolated, on_page=on_page)
 
 
 def read_corpus(root: str | os.PathLike, *, max_bytes: int | None = None) -> Iterator[Document | Skip]:

@@ -32,6 +32,8 @@ class Extracted:
     blocks: tuple[Block, ...]
     title: str = ""
     warnings: tuple[str, ...] = ()
+    boxes: tuple[tuple, ...] = ()  # each line's (page, x0, y0, x1, y1, start, end): see :class:`Document`
+    ocr_pages: tuple[int, ...] = ()  # pages whose text came from OCR
 
 
 @dataclass(frozen=True)
@@ -40,10 +42,14 @@ class Document:
     text: str
     sha256: str  # of the file's bytes
     encoding: str
-    format: str = "txt"  # txt | md | html | pdf | docx
+    format: str = "txt"  # txt | md | html | pdf | docx | image
     title: str = ""  # "" → the first line is the title (plain text)
     blocks: tuple[Block, ...] | None = None  # None → paragraphs are found in the plain text
     warnings: tuple[str, ...] = ()  # parts of the file that could not be used
+    # where each line of a paged document (PDF, image) lies: (page, x0, y0, x1, y1, start, end), the box
+    # in fractions of the page from its top left, start/end offsets into ``text``
+    boxes: tuple[tuple, ...] = ()
+    ocr_pages: tuple[int, ...] = ()  # pages whose text came from OCR
 
     @property
     def extracted(self) -> bool:

@@ -32,7 +32,9 @@ __all__ = ["DEFAULT_MEMORY_MB", "DEFAULT_TIMEOUT", "Isolated", "ParseFailed"]
 DEFAULT_TIMEOUT = 60.0  # seconds per file; $QA_PARSE_TIMEOUT
 DEFAULT_MEMORY_MB = 1024  # memory a parse may use beyond the worker's own; $QA_PARSE_MEMORY_MB
 STARTUP_TIMEOUT = 300.0  # seconds a new worker may take to import the parsers (not counted per file)
-_PRELOAD = ("qa.readers.html", "qa.readers.pdf", "qa.readers.docx")  # imported before the memory cap
+_PRELOAD = (
+    "qa.readers.html", "qa.readers.pdf", "qa.readers.docx", "qa.readers.image", "qa.readers.ocr", "qa.readers.page_image", "pytesseract",
+)  # imported before the memory cap
 
 
 class ParseFailed(Exception):
@@ -40,8 +42,10 @@ class ParseFailed(Exception):
 
 
 class Isolated:
-    """``Isolated().call("qa.readers.pdf", "extract", data)`` runs ``qa.readers.pdf.extract(data)`` in the
-    worker. Use as a context manager (or call :meth:`close`) to stop the worker."""
+    """``Isolated().call("qa.readers.pdf", "survey", data)`` runs ``qa.readers.pdf.survey(data)`` in the
+    worker; arguments after ``data`` must be JSON values. The worker keeps the last ``data`` it was sent,
+    so calls on the pages of one file send the file once. Use as a context manager (or call
+    :meth:`close`) to stop the worker."""
 
     def __init__(self, timeout: float | None = None, memory_mb: int | None = None) -> None:
         timeout = float(os.environ.get("QA_PARSE_TIMEOUT", DEFAULT_TIMEOUT)) if timeout is None else timeout
@@ -54,13 +58,18 @@ class Isolated:
         self._process: subprocess.Popen | None = None
         self._to: Connection | None = None
         self._from: Connection | None = None
+        self._held: bytes | None = None  # the data the worker holds (None: none, or a new worker)
 
-    def call(self, module: str, function: str, data: bytes) -> Any:
+    def call(self, module: str, function: str, data: bytes, *args: Any) -> Any:
         if self._process is None:
             self._start()
         try:
-            self._to.send_bytes(json.dumps([module, function]).encode())
-            self._to.send_bytes(data)
+            same = data is self._held
+            self._held = None
+            self._to.send_bytes(json.dumps([module, function, list(args), same]).encode())
+            if not same:
+                self._to.send_bytes(data)
+            self._held = data
             if not self._from.poll(self.timeout):
                 self._stop()
                 raise ParseFailed(f"parsing took longer than {self.timeout:g} s (limit: $QA_PARSE_TIMEOUT)")
@@ -104,7 +113,7 @@ class Isolated:
         if self._process is not None:
             self._process.kill()
             self._process.wait(5)
-        self._process = self._to = self._from = None
+        self._process = self._to = self._from = self._held = None
 
     def close(self) -> None:
         self._stop()
@@ -118,13 +127,17 @@ class Isolated:
 
 def _extracted(value: dict) -> Extracted:
     blocks = tuple(Block(s, e, tuple(section), page, kind) for s, e, section, page, kind in value["blocks"])
-    return Extracted(value["text"], blocks, value["title"], tuple(value["warnings"]))
+    boxes = tuple(map(tuple, value["boxes"]))
+    return Extracted(value["text"], blocks, value["title"], tuple(value["warnings"]), boxes, tuple(value["ocr_pages"]))
 
 
 def _answer(result: Any) -> list:
     if isinstance(result, Extracted):
         blocks = [[b.start, b.end, list(b.section), b.page, b.kind] for b in result.blocks]
-        return ["extracted", {"text": result.text, "blocks": blocks, "title": result.title, "warnings": list(result.warnings)}]
+        return ["extracted", {
+            "text": result.text, "blocks": blocks, "title": result.title, "warnings": list(result.warnings),
+            "boxes": result.boxes, "ocr_pages": result.ocr_pages,
+        }]
     return ["ok", result]
 
 
@@ -139,14 +152,15 @@ def serve(memory_mb: int) -> None:
     limit = _address_space() + memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     answers.send_bytes(json.dumps("ready").encode())
+    data = b""
     while True:
         try:
-            module, function = json.loads(requests.recv_bytes())
-            data = requests.recv_bytes()
+            module, function, args, same = json.loads(requests.recv_bytes())
+            data = data if same else requests.recv_bytes()
         except (EOFError, OSError):
             return
         try:
-            result = _answer(getattr(importlib.import_module(module), function)(data))
+            result = _answer(getattr(importlib.import_module(module), function)(data, *args))
         except MemoryError:
             result = ["error", f"parsing needs more than {memory_mb} MB of memory (limit: $QA_PARSE_MEMORY_MB)"]
         except Unreadable as e:  # the reader's own verdict, already worded for the report

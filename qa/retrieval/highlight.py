@@ -42,4 +42,6 @@ def pick(passage: Passage, spans: list[tuple[int, int]], scores: np.ndarray) -> 
             e = spans[best + 1][1]
         else:
             s = spans[best - 1][0]
-    return Highlight(passage.text[s:e], passage.start + s, passage.start + e)
+    start, end = passage.start + s, passage.start + e
+    boxes = tuple(box[:5] for box in passage.boxes if box[5] < end and box[6] > start)
+    return Highlight(passage.text[s:e], start, end, boxes)

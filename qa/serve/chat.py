@@ -1,7 +1,7 @@
 """The web chat (gradio): a question in; the answering sentence with its citation out, then the
 supporting passages -- or a plain "the documents do not contain the answer". Follow-up questions use
-the conversation; every reply says what was searched. Each citation opens to show the passage in its
-document; the search can be limited to chosen documents; documents can be uploaded (indexed in the
+the conversation; every reply says what was searched (its markdown: :mod:`.replies`). Each citation
+opens to show the passage in its document, and the page for a PDF or image; the search can be limited to chosen documents; documents can be uploaded (indexed in the
 background, see :mod:`.indexer`). :mod:`.server` serves it with the HTTP API.
 
 Corpus text is untrusted. Every piece of it (text, title, heading, file name) goes through
@@ -15,31 +15,23 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from pathlib import Path
 
 from ..config import find_index_dir
 from ..errors import QAError
-from ..indexing.index import Index
-from ..passage import Hit
 from ..readers import FORMATS
-from ..retrieval.answer import Answer
 from ..retrieval.oneshot import cached_retriever
 from ..retrieval.pipeline import Retriever
 from ..retrieval.request import MAX_HISTORY, MAX_QUESTION, BlankQuestion
 from .indexer import DEFAULT_MAX_UPLOAD_MB, Indexer, safe_name
 from .payload import received
+from .replies import PAGE_CSS, context_markdown, escape, format_reply, reply_messages
 
-__all__ = ["build_app", "context_markdown", "escape", "format_reply", "reply_messages"]
+__all__ = ["PAGE_CSS", "build_app", "context_markdown", "escape", "format_reply", "reply_messages"]
 
 MAX_PASSAGES = 20
 MAX_QUEUE = 64
 MAX_CHOSEN = 1000  # documents a search may be limited to
-
-# CommonMark lets any ASCII punctuation be escaped with a backslash; these are the characters that
-# start markup in gradio's renderer (links, images, emphasis, code, lists, headings, tables, math,
-# autolinks via ':' and '/'). <, > and & become entities so no raw HTML survives either.
-_MARKUP = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:/$=\"'^])")
 
 SEED_EXAMPLES = [
     "Who is Ardavan Hatami?",
@@ -47,56 +39,6 @@ SEED_EXAMPLES = [
     "Which sites did the Iranian delegation visit in Israel?",
     "Who won the 2018 FIFA World Cup?",
 ]
-
-
-def escape(text: str) -> str:
-    """Untrusted text → markdown that displays exactly that text and nothing else."""
-    text = _MARKUP.sub(r"\\\1", text)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _quote(hit: Hit, bold: bool = True) -> str:
-    """The passage as a markdown quote, its highlight in bold (unless it is the whole passage); every
-    character of it escaped."""
-    text, marked = hit.text, hit.highlight
-    if not bold or marked is None or marked.text == text:
-        parts = [escape(text)]
-    else:
-        lo, hi = marked.start - hit.start, marked.end - hit.start
-        bold = "\n".join(f"<strong>{escape(line)}</strong>" if line.strip() else line for line in text[lo:hi].split("\n"))
-        parts = [escape(text[:lo]), bold, escape(text[hi:])]
-    return "\n".join("> " + line if line.strip() else ">" for line in "".join(parts).split("\n"))
-
-
-def _cite(n: int, hit: Hit) -> str:
-    return f"[{n}] {escape(hit.citation())}"
-
-
-def format_reply(result: Answer) -> str:
-    """The chat's reply: the answering sentence with its citation, then the supporting passages; or a plain
-    statement that the documents only mention the subject (related) or do not contain it, then the passages."""
-    order = " · re-ranked" if result.reranked else ""
-    searched = f"<small>searched for: {escape(result.query)}{order}</small>"
-    if not result.hits:
-        return f"The index is empty: there is nothing to search.\n\n{searched}"
-    if result.answered:
-        top = result.hits[0]
-        sentence = top.highlight.text if top.highlight else top.text
-        head = f"**Answer:** {escape(sentence)}\n\n— {_cite(1, top)}\n\n{searched}\n\n**Supporting passages**"
-        label = ""
-    elif result.outcome == "related":
-        head, label = f"**The documents mention this, but do not state what you asked.**\n\n{searched}", " · related"
-    else:
-        head = (
-            "**The documents do not contain the answer to this question.** The closest passages are below; "
-            f"they are weak matches and probably do not answer it.\n\n{searched}"
-        )
-        label = " · weak match"
-    parts = [head]
-    for n, hit in enumerate(result.hits, 1):
-        # No score: fused scores rank passages against each other, they are not a measure of truth.
-        parts.append(f"**{_cite(n, hit)}**{label}\n\n{_quote(hit, bold=result.answered)}")
-    return "\n\n".join(parts)
 
 
 def _user_turns(history: list) -> list[str]:
@@ -136,29 +78,6 @@ def _chosen_sources(chosen: object) -> list[str] | None:
     if not isinstance(chosen, list) or len(chosen) > MAX_CHOSEN or not all(isinstance(c, str) for c in chosen):
         raise ValueError(f"the documents to search must be a list of at most {MAX_CHOSEN} file names")
     return chosen
-
-
-def context_markdown(index: Index, hit: Hit) -> str:
-    """The passage in its document: the paragraph before, the passage (its highlight in bold), the
-    paragraph after -- all escaped."""
-    before, after = index.neighbours(hit.source, hit.start)
-    parts = [_plain_quote(p.text) for p in (before,) if p is not None] + [_quote(hit)]
-    return "\n\n".join(parts + [_plain_quote(p.text) for p in (after,) if p is not None])
-
-
-def _plain_quote(text: str) -> str:
-    return "\n".join("> " + line if line.strip() else ">" for line in escape(text).split("\n"))
-
-
-def reply_messages(index: Index, result: Answer) -> list[dict]:
-    """The reply, then one collapsed "in context" message per cited passage (opened with a click)."""
-    messages = [{"role": "assistant", "content": format_reply(result)}]
-    for n, hit in enumerate(result.hits, 1):
-        title = f"{_cite(n, hit)} — in context"  # gradio renders titles as markdown too
-        messages.append(
-            {"role": "assistant", "content": context_markdown(index, hit), "metadata": {"title": title, "status": "done"}}
-        )
-    return messages
 
 
 def _examples(files: tuple[str, ...]) -> list[str]:

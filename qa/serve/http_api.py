@@ -4,6 +4,7 @@
     POST /api/ask        the same request → whether the documents answer it, what was searched, the hits
     GET  /api/documents  the indexed documents with their passage counts
     GET  /api/health     is an index loaded, and what is in it
+    GET  /api/page       a page of an indexed PDF or image as a PNG, a highlight's lines boxed (the page view)
 
 Requests and responses are pydantic models, so the OpenAPI description at ``/openapi.json`` (and the
 docs at ``/docs``) is exact. A bad request is a 4xx JSON error (``{"detail": …}``); no index yet is a 503.
@@ -20,9 +21,9 @@ import typing
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from time import perf_counter
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Query
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, create_model
@@ -33,13 +34,17 @@ from ..errors import QAError
 from ..passage import Highlight, Passage
 from ..retrieval.answer import Answer
 from ..retrieval.pipeline import Retriever
-from ..retrieval.request import Request, UnknownSources, check_visible
+from ..retrieval.request import MAX_SOURCE, Request, UnknownSources, check_visible
 from ..timing import recorded, stage
 from ..version import __version__
+from .pages import NoPage, PageChanged, PageViews
 from .schema import RetrieveRequest, validation_message
 from .views import current_retriever
 
 __all__ = ["build_api"]
+
+# (module level: the route's annotations are strings, resolved here)
+Offset = Annotated[int | None, Query(ge=0, le=2**31, description="A highlight's start and end: the lines between are boxed.")]
 
 def _hit_model() -> type[BaseModel]:
     """The API's hit: :class:`qa.passage.Passage`'s fields (with their descriptions), then the score,
@@ -192,6 +197,31 @@ def build_api(index_dir: str | os.PathLike, *, lifespan=None) -> FastAPI:
             rerank=retriever.rerank_name,
             built=about.built or None,
         )
+
+    views = PageViews()
+
+    @api.get(
+        "/api/page", response_class=Response, tags=["index"],
+        responses={**_ERRORS, 200: {"content": {"image/png": {}}, "description": "The page as a PNG."},
+                   404: {"model": ErrorOut, "description": "Not a page of an indexed PDF or image."},
+                   409: {"model": ErrorOut, "description": "The file changed since it was indexed."}},
+    )  # fmt: skip
+    def page(
+        source: Annotated[str, Query(max_length=MAX_SOURCE, description="An indexed PDF or image file, as cited.")],
+        page: Annotated[int, Query(ge=1, le=1_000_000, description="1-based.")],
+        start: Offset = None,
+        end: Offset = None,
+    ) -> Response:
+        """A page of an indexed PDF or image file as a PNG (at most 1600 pixels a side), the lines of
+        ``start``..``end`` boxed: a hit's ``page`` with its highlight's ``start`` and ``end``."""
+        try:
+            png = views.png(current().index, source, page, start, end)
+        except NoPage as e:
+            raise HTTPException(404, str(e)) from None
+        except PageChanged as e:
+            raise HTTPException(409, str(e)) from None
+        headers = {"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"}
+        return Response(png, media_type="image/png", headers=headers)
 
     api.router.routes.append(Route("/api/{rest:path}", _Elsewhere(api), include_in_schema=False))
     return api

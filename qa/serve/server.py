@@ -19,7 +19,7 @@ from ..errors import QAError
 from ..indexing.manifest import read_manifest
 from ..retrieval.rerank import reranker
 from .access import hosts_for, load_credentials
-from .chat import build_app
+from .chat import PAGE_CSS, build_app
 from .guard import Guard
 from .http_api import build_api
 from .indexer import DEFAULT_MAX_UPLOAD_MB, Indexer
@@ -78,6 +78,7 @@ def create_app(
         blocked_paths=[str(p) for p in (index_dir, corpus) if p is not None],
         show_error=False,
         footer_links=["api"],
+        css=PAGE_CSS,
     )
     # gradio checks that an event's files lie in its upload cache only once the app "has launched",
     # which mounting never sets: without it any server path in an event payload would be read.

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 from pathlib import Path
 
 import pytest
+from serve.test_pages import PAGES as SCANNED
+from serve.test_pages import marked_box
+from support.documents import pdf_bytes, scanned_pdf_bytes
 
 from qa.build import build_index
+from qa.readers import ocr, parse
 
 HOSTILE = """# <script>window.__pwned='title'</script> Evil Title
 
@@ -200,3 +205,43 @@ def test_hostile_titles_headings_and_file_names_render_as_text_in_a_real_browser
     [saved] = [f.name for f in (corpus / "uploads").iterdir()]  # the name gradio and qa made safe
     assert "beacon-upload.png" in saved and f"Added uploads/{saved}; indexing it in the background." in note
     assert not [u for u in requested if BEACON in u or "beacon" in u or u.endswith("/x")], requested
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not ocr.available(), reason="tesseract is not installed (make test installs it)")
+def test_a_scanned_pdf_citation_opens_its_page_with_the_answer_boxed_in_a_real_browser(serving, tmp_path, real_embedder, browser):
+    # a scanned PDF made here: known text set as a PDF, rasterised, saved again without its text layer
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "scan.pdf").write_bytes(scanned_pdf_bytes(SCANNED))
+    (corpus / "notes.txt").write_text("Notes\n\nThe lighthouse keeper's log mentions a storm on the ninth.\n")
+    build_index(corpus, tmp_path / "idx", embedder=real_embedder)
+    with serving(tmp_path / "idx", "--no-uploads") as url:
+        page = browser.new_page(viewport={"width": 1300, "height": 1100})
+        page.goto(url)
+        _ask(page, "How large was the surplus the treasurer reported?", "Answer:")
+        assert "scan.pdf, page 2 ¶2 (OCR)" in page.locator("[role=log]").first.inner_text()
+        page.get_by_text("scan.pdf, page 2 ¶2 (OCR) — in context").first.click()
+        image = page.locator('img[src^="/api/page?"]').first
+        image.wait_for(timeout=30_000)
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle(), timeout=30_000)
+        image.scroll_into_view_if_needed()
+        _screenshot(page, "chat-page-view.png", tmp_path)
+        shown = image.bounding_box()
+        message = image.locator("xpath=ancestor::*[contains(@class, 'message')][1]")
+        text = message.get_by_text("surplus of 412 pounds").first.bounding_box()
+        box = message.bounding_box()
+        # beside the passage's text: on the message's right half, level with the quote
+        assert shown["width"] > 200 and shown["x"] > box["x"] + 0.4 * box["width"] and shown["y"] < text["y"] + text["height"]
+        assert shown["y"] + shown["height"] <= box["y"] + box["height"] + 1  # whole, not cut off
+        # the image the browser got: its red box lies over the printed line of the answering sentence
+        fetched = page.evaluate(
+            """async img => { const data = new Uint8Array(await (await fetch(img.src)).arrayBuffer());
+                              let s = ""; for (const b of data) s += String.fromCharCode(b); return btoa(s); }""",
+            image.element_handle(),
+        )
+        x0, y0, x1, y1 = marked_box(base64.b64decode(fetched))
+        printed = parse("report.pdf", pdf_bytes(SCANNED), "0" * 64)
+        _, px0, py0, px1, py1, _, _ = next(b for b in printed.boxes if "412 pounds" in printed.text[b[5] : b[6]])
+        assert x0 < px0 + 0.02 and y0 < py0 + 0.01 and x1 > px1 - 0.02 and y1 > py1 - 0.01, ((x0, y0, x1, y1), (px0, py0, px1, py1))
+        assert y1 - y0 < 3 * (py1 - py0) + 0.03

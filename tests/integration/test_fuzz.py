@@ -6,17 +6,21 @@ their real time and memory limits (a lower time limit here keeps the test short)
 
 from __future__ import annotations
 
+import io
 import random
 
 import pytest
-from support.documents import docx_bytes, pdf_bytes
+from support.documents import docx_bytes, page_images, pdf_bytes
 from support.fakes import FakeEmbedder
 
 from qa.build import build_index
 from qa.indexing.folder import load_index
 
-FORMATS = ("txt", "md", "html", "pdf", "docx")
-PER_FORMAT = 60  # 300 files in all
+FORMATS = ("txt", "md", "html", "pdf", "docx", "png", "tif")
+PER_FORMAT = {"png": 20, "tif": 20}  # images are read by OCR, a second each: fewer of them
+DEFAULT_PER_FORMAT = 60  # 340 files in all
+IMAGES = ("png", "tif")
+DIGITS = "zero one two three four five six seven eight nine".split()  # OCR reads words, not "zqpng0x" (0 or O?)
 SEED = 20261122
 WORDS = "keeper lamp harbour storm gallery lens tide beacon signal rock fog bell chart log".split()
 
@@ -35,6 +39,10 @@ def _well_formed(fmt: str, marker: str, rng: random.Random) -> bytes:
         return ("<html><body><h1>Log</h1>" + "".join(f"<p>{b}</p>" for b in body) + "</body></html>").encode()
     if fmt == "pdf":
         return pdf_bytes([body])
+    if fmt in ("png", "tif"):  # a page of the text, as a scanner gives it
+        out = io.BytesIO()
+        page_images(pdf_bytes([body]), dpi=150)[0].crop((0, 0, 1240, 500)).save(out, "PNG" if fmt == "png" else "TIFF")
+        return out.getvalue()
     return docx_bytes([("h1", "Log")] + [("p", b) for b in body])
 
 
@@ -64,8 +72,8 @@ def fuzz_corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("fuzz")
     wanted = {}  # well-formed file → its marker word
     for fmt in FORMATS:
-        for n in range(PER_FORMAT):
-            marker = f"zq{fmt}{n}x"
+        for n in range(PER_FORMAT.get(fmt, DEFAULT_PER_FORMAT)):
+            marker = f"zq{fmt}{n}x" if fmt not in IMAGES else f"{fmt} " + " ".join(DIGITS[int(d)] for d in str(n))
             valid = _well_formed(fmt, marker, rng)
             name = f"{fmt}-{n:03}.{fmt}"
             if n % 5 == 0:
@@ -81,7 +89,7 @@ def test_indexing_fuzzed_files_never_fails_and_keeps_every_well_formed_file(fuzz
     root, wanted = fuzz_corpus
     report = build_index(root, tmp_path / "idx", embedder=FakeEmbedder())
     skipped = {s.source: s.reason for s in report.skipped}
-    assert report.files + len(skipped) == len(FORMATS) * PER_FORMAT
+    assert report.files + len(skipped) == sum(PER_FORMAT.get(f, DEFAULT_PER_FORMAT) for f in FORMATS)
     assert not set(wanted) & set(skipped), {k: skipped[k] for k in set(wanted) & set(skipped)}
     assert all(reason for reason in skipped.values())
     text = "\n".join(p.text for p in load_index(tmp_path / "idx", embedder=FakeEmbedder()).passages)

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import hashlib
 import io
+import struct
 import threading
 import time
 import zipfile
+import zlib
 
+import numpy as np
+import pypdfium2 as pdfium
 import pytest
-from support.documents import docx_bytes, pdf_bytes
+from PIL import Image
+from support.documents import docx_bytes, page_images, pdf_bytes
 from support.fakes import FakeEmbedder
 
 from qa.build import build_index
 from qa.indexing.folder import load_index
 from qa.indexing.manifest import read_manifest
+from qa.readers import ocr
 from qa.retrieval.pipeline import Retriever
 
+needs_ocr = pytest.mark.skipif(not ocr.available(), reason="tesseract is not installed (make test installs it)")
 GOOD = "Good file\n\nThis perfectly ordinary paragraph mentions the lighthouse keeper by name.\n"
 
 
@@ -173,3 +180,62 @@ def test_a_sync_parses_only_changed_files_and_keeps_extracted_text(root, tmp_pat
     for p in index.passages:
         if p.source.endswith(".html"):
             assert index.text(p.source)[p.start : p.end] == p.text
+
+
+def _png_promising(width: int, height: int) -> bytes:
+    """A well-formed PNG header that promises ``width`` × ``height`` pixels, with a few bytes of data:
+    a decompression bomb as it reaches a reader."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 4096)) + chunk(b"IEND", b"")
+
+
+@needs_ocr
+def test_image_bombs_noise_and_broken_images_are_skipped_with_their_reason(root, tmp_path):
+    page = page_images(pdf_bytes([["The keeper logged a storm on the ninth, with waves over the gallery."]]), dpi=150)[0]
+    png, jpg, tif = io.BytesIO(), io.BytesIO(), io.BytesIO()
+    page.save(png, "PNG")
+    page.save(jpg, "JPEG")
+    page.save(tif, "TIFF", save_all=True, append_images=[page])
+    (root / "bomb.png").write_bytes(_png_promising(100_000, 100_000))  # 10 billion pixels in 200 bytes
+    (root / "wide.png").write_bytes(_png_promising(2**31 - 1, 1))
+    noise = Image.fromarray(np.random.default_rng(0).integers(0, 256, (1500, 1100), dtype=np.uint8))
+    noise.save(root / "noise.png")
+    (root / "cut.png").write_bytes(png.getvalue()[: len(png.getvalue()) // 2])
+    (root / "cut.jpg").write_bytes(jpg.getvalue()[:300])
+    (root / "cut.tif").write_bytes(tif.getvalue()[:2000])
+    (root / "fake.webp").write_bytes(b"RIFF\x10\x00\x00\x00WEBPVP8 " + bytes(200))
+    (root / "whole.jpg").write_bytes(jpg.getvalue())
+    began = time.monotonic()
+    report, skipped = _build(root, tmp_path)
+    assert time.monotonic() - began < 60
+    assert set(skipped) == {"bomb.png", "wide.png", "noise.png", "cut.png", "cut.jpg", "cut.tif", "fake.webp"}, skipped
+    assert "image too large" in skipped["bomb.png"] and "image too large" in skipped["wide.png"]
+    assert skipped["noise.png"] == "no text found by OCR (1 page)"
+    assert all("Traceback" not in reason and len(reason) < 300 for reason in skipped.values())
+    assert report.formats == {"image": 1, "txt": 1}
+
+
+@needs_ocr
+def test_a_10000_page_pdf_is_bounded_work(root, tmp_path, monkeypatch):
+    blank = pdfium.PdfDocument.new()
+    for _ in range(10_000):
+        blank.new_page(595, 842)
+    out = io.BytesIO()
+    blank.save(out)
+    (root / "blank.pdf").write_bytes(out.getvalue())
+    text = page_images(pdf_bytes([["The keeper logged a storm on the ninth, with waves over the gallery."]]), dpi=150)[0]
+    pages = [text] + [Image.new("L", (20, 20), 255)] * 9_999  # a scan of 10,000 pages, one with text
+    out = io.BytesIO()
+    pages[0].save(out, "PDF", resolution=150, save_all=True, append_images=pages[1:])
+    (root / "scans.pdf").write_bytes(out.getvalue())
+    monkeypatch.setenv("QA_OCR_MAX_PAGES", "3")
+    began = time.monotonic()
+    report, skipped = _build(root, tmp_path)
+    assert time.monotonic() - began < 120
+    assert skipped == {"blank.pdf": "no text in the PDF (blank pages)"}
+    assert report.warnings["scans.pdf"] == ("9997 pages not read: more than 3 to OCR ($QA_OCR_MAX_PAGES)",)
+    storm = [p for p in load_index(tmp_path / "idx", embedder=FakeEmbedder()).passages if p.source == "scans.pdf"]
+    assert storm and "waves over the gallery" in storm[0].text and storm[0].ocr

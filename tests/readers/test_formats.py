@@ -9,7 +9,6 @@ from qa.readers import parse
 from qa.readers.docx import extract as extract_docx
 from qa.readers.html import extract as extract_html
 from qa.readers.markdown import extract as extract_md
-from qa.readers.pdf import extract as extract_pdf
 
 
 def _passages(source: str, data: bytes):
@@ -72,7 +71,7 @@ def test_pdf_pages_paragraphs_and_hyphenation():
             ["Membership fees stay at twelve pounds; the treasurer reported a surplus of 412 pounds."],
         ]
     )  # fmt: skip
-    got = extract_pdf(data)
+    got = _pdf(data)
     assert got.title == "Annual Report of the Kettle Society"
     doc, passages = _passages("report.pdf", data)
     venue = next(p for p in passages if "new venue" in p.text)
@@ -83,8 +82,8 @@ def test_pdf_pages_paragraphs_and_hyphenation():
 
 
 def test_pdf_metadata_title_wins_unless_it_is_a_file_name():
-    assert extract_pdf(pdf_bytes([["Body text of the report."]], title="Kettle Report 2026")).title == "Kettle Report 2026"
-    assert extract_pdf(pdf_bytes([["Body text of the report."]], title="report.docx")).title == "Body text of the report."
+    assert _pdf(pdf_bytes([["Body text of the report."]], title="Kettle Report 2026")).title == "Kettle Report 2026"
+    assert _pdf(pdf_bytes([["Body text of the report."]], title="report.docx")).title == "Body text of the report."
 
 
 def test_docx_headings_lists_and_title():
@@ -111,3 +110,10 @@ def test_markdown_long_code_block_is_cut_between_lines_within_the_character_cap(
     assert len(passages) > 1 and all(len(p.text) <= MAX_CHARS for p in passages)
     for p in passages:
         assert source[p.start - 1] == "\n" and source[p.end] == "\n"  # whole lines only
+
+
+def _pdf(data: bytes):
+    from qa.readers import parse
+
+    return parse("report.pdf", data, "0" * 64)
+

@@ -32,7 +32,7 @@ def test_hits_are_frozen_dataclasses_best_first(fake_index):
     with pytest.raises(dataclasses.FrozenInstanceError):
         hits[0].score = 1.0
     assert set(hits[0].to_dict()) == {
-        "text", "source", "title", "paragraph", "line", "start", "end", "score", "highlight", "section", "page", "copies",
+        "text", "source", "title", "paragraph", "line", "start", "end", "score", "highlight", "section", "page", "copies", "boxes", "ocr",
         "citation",
     }
     for hit in hits:  # the highlight is an exact substring of the passage, with offsets into the file

@@ -6,6 +6,7 @@ import io
 
 import docx
 from fpdf import FPDF
+from PIL import Image
 
 
 def pdf_bytes(pages: list[list[str]], title: str | None = None) -> bytes:
@@ -79,3 +80,35 @@ lamp-test --full
 lamp-log "bulb replaced"
 ```
 """
+
+
+def scanned_pdf_bytes(pages: list[list[str]], dpi: int = 200, skew: float = 0.0, noise: float = 0.0) -> bytes:
+    """A scan of :func:`pdf_bytes`' PDF: each page rasterised at ``dpi`` (turned ``skew`` degrees, with
+    ``noise``: a share of pixels flipped), saved as an image-only PDF (no text layer)."""
+    return images_pdf_bytes(page_images(pdf_bytes(pages), dpi, skew, noise), dpi)
+
+
+def page_images(pdf: bytes, dpi: int = 200, skew: float = 0.0, noise: float = 0.0) -> list:
+    """The pages of ``pdf`` as greyscale PIL images, as a scanner would give them."""
+    import numpy as np
+    import pypdfium2 as pdfium
+
+    images = []
+    rng = np.random.default_rng(0)
+    for page in pdfium.PdfDocument(pdf):
+        image = page.render(scale=dpi / 72, grayscale=True).to_pil().convert("L")
+        if skew:
+            image = image.rotate(skew, expand=False, fillcolor=255)
+        if noise:
+            pixels = np.array(image)
+            flip = rng.random(pixels.shape) < noise
+            pixels[flip] = 255 - pixels[flip]
+            image = Image.fromarray(pixels)
+        images.append(image)
+    return images
+
+
+def images_pdf_bytes(images: list, dpi: int = 200) -> bytes:
+    out = io.BytesIO()
+    images[0].save(out, "PDF", resolution=dpi, save_all=True, append_images=images[1:])
+    return out.getvalue()

@@ -10,7 +10,7 @@ import numpy as np
 
 from ...passage import Passage
 
-__all__ = ["VectorStore"]
+__all__ = ["VectorStore", "top_ids"]
 
 
 class VectorStore(Protocol):
@@ -54,3 +54,12 @@ class VectorStore(Protocol):
     def prune(self) -> int:
         """Once the new index is in place: drop what no index uses any more (a shared store); how many."""
         ...
+
+
+def top_ids(scores: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the ``n`` highest scores, best first (stable for ties)."""
+    n = min(n, len(scores))
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    part = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
+    return part[np.lexsort((part, -scores[part]))]
