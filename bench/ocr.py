@@ -47,9 +47,12 @@ DPIS = (150, 300)
 VARIANTS = {"clean": {}, "skewed": {"skew": 1.5}, "noisy": {"noise": 0.02}}
 
 
+_TYPOGRAPHY = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "...", "\u00a0": " "})
+
+
 def plain(text: str) -> str:
-    """``text`` in what fpdf2's core fonts can set (windows-1252), other characters dropped."""
-    return text.encode("cp1252", "ignore").decode("cp1252")
+    """``text`` in what fpdf2's core fonts can set (Latin-1): quotes and dashes made plain, others dropped."""
+    return text.translate(_TYPOGRAPHY).encode("latin-1", "ignore").decode("latin-1")
 
 
 def pdf_of(paragraphs: list[str], font: str = "Helvetica", size: int = 11) -> bytes:

@@ -2,9 +2,9 @@
 image files. Runs in the parse worker (:mod:`.isolate`), one page per call, so each page has the
 worker's time and memory limits.
 
-Tesseract was measured against RapidOCR (``bench/ocr.py``): more accurate (CER 0.2% against 21% on a
-clean page at 300 dpi) and faster on two cores once it runs one thread a page (OpenMP's threads fought
-over two cores: 6 s a page against 1.3 s).
+Tesseract was measured against RapidOCR (``bench/ocr.py``): more accurate (CER 0.3% against 23% on a
+clean page at 300 dpi; RapidOCR's model drops the spaces between English words) and faster on two
+cores once it runs one thread a page (OpenMP's threads fought over two cores: 8.6 s a page against 1.6 s).
 """
 
 from __future__ import annotations
@@ -12,11 +12,14 @@ from __future__ import annotations
 import os
 import shutil
 
+import numpy as np
+
 from .document import Unreadable
 
-__all__ = ["MIN_CONFIDENCE", "available", "image_page", "pdf_page", "recognise"]
+__all__ = ["MIN_CONFIDENCE", "available", "despeckled", "image_page", "pdf_page", "recognise"]
 
-MIN_CONFIDENCE = 30  # words Tesseract is less sure of than this (0-100) are noise: specks, textures, photos
+MIN_CONFIDENCE = 10  # words Tesseract is less sure of than this (0-100) are noise (30 dropped real words too)
+SPECKLED = 0.001  # a page with more than this share of lone pixels (salt and pepper) is despeckled first
 _CONFIG = "--oem 1 --psm 3"  # the LSTM engine; automatic page segmentation (columns, blocks)
 MISSING = "OCR needs Tesseract, which is not installed (Debian: apt install tesseract-ocr; 'make run' does it)"
 
@@ -38,7 +41,7 @@ def recognise(image, language: str | None = None) -> list[list]:
     timeout = max(float(os.environ.get("QA_PARSE_TIMEOUT", 60)) - 2, 1)  # ends before the worker is killed
     try:
         data = pytesseract.image_to_data(
-            image, lang=language or os.environ.get("QA_OCR_LANG", "eng"), config=_CONFIG,
+            despeckled(image), lang=language or os.environ.get("QA_OCR_LANG", "eng"), config=_CONFIG,
             output_type=pytesseract.Output.DICT, timeout=timeout,
         )
     except pytesseract.TesseractNotFoundError:
@@ -68,6 +71,21 @@ def recognise(image, language: str | None = None) -> list[list]:
         [text, round(x0 / width, 4), round(y0 / height, 4), round(x1 / width, 4), round(y1 / height, 4), block * 1000 + par]
         for (block, par, _), (text, x0, y0, x1, y1) in lines.items()
     ]
+
+
+def despeckled(image):
+    """``image`` (greyscale) through a 3x3 median filter when it is speckled: more than :data:`SPECKLED`
+    of its pixels dark with no dark neighbour, or light with no light one. Measured (``bench/ocr.py``'s
+    pages with 2% of pixels flipped): CER 23% → 1.2% at 150 dpi; a clean page is left alone, as the
+    filter thins strokes (CER 0.16% → 1.07%)."""
+    from PIL import ImageFilter
+
+    dark = np.asarray(image.convert("L")) < 128
+    padded = np.pad(dark, 1).astype(np.uint8)
+    h, w = dark.shape
+    around = sum(padded[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w] for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx)
+    lone = np.count_nonzero(dark & (around == 0)) + np.count_nonzero(~dark & (around == 8))
+    return image.filter(ImageFilter.MedianFilter(3)) if lone > SPECKLED * dark.size else image
 
 
 def pdf_page(data: bytes, number: int) -> list[list]:

@@ -149,3 +149,12 @@ def test_a_sync_never_ocrs_an_unchanged_file_again(tmp_path, capfd):
     report = build_index(corpus, tmp_path / "idx", embedder=FakeEmbedder(), progress=True)
     assert "OCR:" not in capfd.readouterr().err and report.files == 2
     assert list(report.changes.added) == ["notes.txt"] and not report.changes.changed
+
+
+def test_a_speckled_scan_is_despeckled_and_a_clean_one_left_alone():
+    clean = page_images(pdf_bytes(PAGES[1:]), dpi=150)[0]
+    speckled = page_images(pdf_bytes(PAGES[1:]), dpi=150, noise=0.02)[0]  # 2% of the pixels flipped
+    assert ocr.despeckled(clean) is clean and ocr.despeckled(speckled) is not speckled
+    out = io.BytesIO()
+    speckled.save(out, "PNG")
+    assert "surplus of 412 pounds" in _read("speckled.png", out.getvalue()).text
