@@ -84,7 +84,7 @@ def _placed(doc: Document, ends: list[int], start: int, end: int) -> dict:
         if box[5] >= end:
             break
         boxes.append(box)
-    return {"boxes": tuple(boxes), "ocr": any(b[0] in doc.ocr_pages for b in boxes)}
+    return {"boxes": tuple(boxes), "ocr": bool(doc.ocr_pages) and not {b[0] for b in boxes}.isdisjoint(doc.ocr_pages)}
 
 
 def _merge_short_blocks(text: str, blocks: list[Block]) -> list[Block]:

@@ -55,9 +55,9 @@ def survey(data: bytes) -> dict:
     return {"pages": pages, "warnings": []}
 
 
-def frame(data: bytes, number: int, max_pixels: int | None = None):
-    """Page ``number`` (1-based) as a greyscale image, upright (EXIF orientation applied), scaled down
-    to at most ``max_pixels`` (:data:`.pdf.MAX_PIXELS` by default)."""
+def frame(data: bytes, number: int, max_pixels: int | None = None, mode: str = "L"):
+    """Page ``number`` (1-based) as an image in ``mode`` (greyscale for OCR, "RGB" to be shown), upright
+    (EXIF orientation applied), scaled down to at most ``max_pixels`` (:data:`.pdf.MAX_PIXELS` by default)."""
     from .pdf import MAX_PIXELS
 
     image = _open(data)
@@ -71,12 +71,12 @@ def frame(data: bytes, number: int, max_pixels: int | None = None):
     width, height = image.size
     if width * height > limit:
         scale = (limit / (width * height)) ** 0.5
-        image.draft("L", (int(width * scale) + 1, int(height * scale) + 1))  # JPEG decodes at a lower size
-        image = image.convert("L")
+        image.draft(mode, (int(width * scale) + 1, int(height * scale) + 1))  # JPEG decodes at a lower size
+        image = image.convert(mode)
         if image.width * image.height > limit:
             image = image.resize((max(1, int(width * scale)), max(1, int(height * scale))), Image.Resampling.BOX)
     else:
-        image = image.convert("L")
+        image = image.convert(mode)
     turn = _TURNS.get(orientation)
     return image.transpose(turn) if turn is not None else image
 

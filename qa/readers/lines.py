@@ -6,7 +6,8 @@ engine's own block or paragraph, where the next line goes up the page (a new col
 line that ends a sentence. Lines of a paragraph are joined with a space; a word hyphenated across a line
 break is made whole again ("exam-" + "ple" → "example"). A paragraph running over a page break (the last
 one of a page not ending a sentence, the next page's first starting in lower case) is one block, cited
-at the page where it starts.
+at the page where it starts. A document's title line (its first paragraph, short and not a sentence)
+heads it: its text is kept and boxed, and it is every passage's title rather than a passage.
 """
 
 from __future__ import annotations
@@ -59,15 +60,22 @@ def assemble(pages: Iterable[PageLines], title: str = "", warnings: Sequence[str
             else:
                 paragraphs.append(lines)
     parts, blocks, boxes, pos = [], [], [], 0
-    for lines in paragraphs:
+    for n, lines in enumerate(paragraphs):
         text, spans = _joined([t for t, _, _ in lines])
-        blocks.append(Block(pos, pos + len(text), page=lines[0][1]))
+        if n or not _heading(text, title, len(paragraphs)):  # a title line is shown, not a passage of its own
+            blocks.append(Block(pos, pos + len(text), page=lines[0][1]))
         boxes += [(page, *box, pos + s, pos + e) for (s, e), (_, page, box) in zip(spans, lines)]
         parts.append(text)
         pos += len(text) + 2
     text = "\n\n".join(parts)
     first = parts[0] if parts else ""
     return Extracted(text, tuple(blocks), title or fallback_title(first), tuple(warnings), tuple(boxes), tuple(ocr_pages))
+
+
+def _heading(first: str, title: str, paragraphs: int) -> bool:
+    """Whether a document's first paragraph is its title line (short, no sentence, the title named or
+    none): then it heads the document rather than being glued to the paragraph after it as a passage."""
+    return paragraphs > 1 and len(first) <= TITLE_CHARS and not first.endswith(_TERMINAL) and title in ("", first)
 
 
 def fallback_title(first_paragraph: str) -> str:

@@ -30,11 +30,11 @@ def render(data: bytes, fmt: str, page: int, boxes: list, max_side: int = MAX_SI
             raise Unreadable(f"no page {page}")
         width, height = doc[page - 1].get_size()
         scale = max_side / max(width, height, 1e-6)
-        image = doc[page - 1].render(scale=scale, grayscale=True).to_pil()
+        image = doc[page - 1].render(scale=scale).to_pil()
     elif fmt == "image":
         from .image import frame
 
-        image = frame(data, page)
+        image = frame(data, page, max_side * max_side, mode="RGB")
     else:
         raise Unreadable(f"no page view for {fmt} files")
     image = image.convert("RGB")

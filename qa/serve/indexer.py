@@ -136,7 +136,9 @@ class Indexer:
     def _run(self) -> None:
         while True:
             try:
-                message, error = _describe(build_index(self.corpus_dir, self.index_dir, embedder=self.embedder)), None
+                # progress (OCR pages, embedding) goes to the server's log, as qa index prints it
+                built = build_index(self.corpus_dir, self.index_dir, embedder=self.embedder, progress=True)
+                message, error = _describe(built), None
             except (QAError, OSError, ValueError) as e:
                 message, error = f"Indexing failed: {e}", str(e)
             with self._lock:

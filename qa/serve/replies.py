@@ -25,7 +25,9 @@ _MARKUP = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:/$=\"'^])")
 
 # The page image floats beside the passage's text in an "in context" message (the address is qa's own).
 # Its message grows to hold it (flow-root), so the page is never cut off at the message's edge.
-PAGE_CSS = """img[src^="/api/page?"] { float: right; width: 50%; max-width: 720px; margin: 0 0 0.75em 1em;
+# gradio caps a message image's height (30vw): the page's own proportions win here.
+PAGE_CSS = """.message-wrap .md img[src^="/api/page?"], img[src^="/api/page?"] { float: right; width: 50%;
+  min-width: min(100%, 320px); max-width: 720px; height: auto; max-height: none; margin: 0 0 0.75em 1em;
   border: 1px solid #999; background: #fff; }
 *:has(> p > img[src^="/api/page?"]) { display: flow-root; }"""
 
@@ -36,11 +38,12 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _quote(hit: Hit, bold: bool = True) -> str:
-    """The passage as a markdown quote, its highlight in bold (unless it is the whole passage); every
-    character of it escaped."""
+def _quote(hit: Hit, bold: bool = True, whole: bool = False) -> str:
+    """The passage as a markdown quote, its highlight in bold (unless it is the whole passage and not
+    ``whole``: in context the cited passage stands out from its neighbours even so); every character of
+    it escaped."""
     text, marked = hit.text, hit.highlight
-    if not bold or marked is None or marked.text == text:
+    if not bold or marked is None or (marked.text == text and not whole):
         parts = [escape(text)]
     else:
         lo, hi = marked.start - hit.start, marked.end - hit.start
@@ -84,11 +87,11 @@ def context_markdown(index: Index, hit: Hit) -> str:
     """The passage in its document: the paragraph before, the passage (its highlight in bold), the
     paragraph after -- all escaped; beside them, for a PDF or image file, its page with the answer boxed."""
     before, after = index.neighbours(hit.source, hit.start)
-    parts = [_plain_quote(p.text) for p in (before,) if p is not None] + [_quote(hit)]
+    parts = [_plain_quote(p.text) for p in (before,) if p is not None] + [_quote(hit, whole=True)]
     url = page_url(hit)
     if url is not None:
-        page = url.split("&page=", 1)[1].split("&", 1)[0]
-        parts.insert(0, f"![{escape(f'Page {page} of {hit.source}, the answer boxed')}]({url})")
+        page = url.split("&page=", 1)[1].split("&", 1)[0]  # digits
+        parts.insert(0, f"![Page {page}, the answer boxed]({url})")
     return "\n\n".join(parts + [_plain_quote(p.text) for p in (after,) if p is not None])
 
 

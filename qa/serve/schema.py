@@ -15,6 +15,8 @@ from ..retrieval.request import (
 
 __all__ = ["History", "K", "Question", "RetrieveRequest", "Sources", "validation_message"]
 
+QUERY_FIELDS = frozenset({"source", "page", "start", "end"})  # GET /api/page's parameters
+
 # The checks are qa's own (qa.retrieval.request), so the API and MCP say what the CLI and qa.ask say about
 # the same input; pydantic checks the types, and the schema states the limits.
 # (before pydantic's own type check, so a number where text belongs is refused in qa.ask's words too)
@@ -66,12 +68,13 @@ class RetrieveRequest(BaseModel):
 def validation_message(errors) -> str:
     """One line for a request that does not fit its model: where and what, never the value sent
     (FastAPI's default echoes every bad input back, however large). Only the request's own field names
-    are named (MCP's tools take the same ones); any other is the sender's and is not repeated."""
+    are named (MCP's tools take the same ones), and the page view's query parameters; any other is the
+    sender's and is not repeated."""
     first = errors[0] if errors else {}
     if first.get("type") == "json_invalid":  # loc is ("body", character)
         return f"body: not valid JSON (at character {first.get('loc', (0, 0))[-1]})"
-    known = RetrieveRequest.model_fields.keys()
-    parts = [p if isinstance(p, int) or p in known else "(unknown field)" for p in first.get("loc", ()) if p != "body"]
+    known = RetrieveRequest.model_fields.keys() | QUERY_FIELDS
+    parts = [p if isinstance(p, int) or p in known else "(unknown field)" for p in first.get("loc", ()) if p not in ("body", "query")]
     where = ".".join(map(str, parts)) or "body"
     what = str(first.get("msg", "invalid request")).removeprefix("Value error, ")
     more = f" (and {len(errors) - 1} more problem{'s' * (len(errors) > 2)})" if len(errors) > 1 else ""

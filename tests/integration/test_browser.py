@@ -217,7 +217,7 @@ def test_a_scanned_pdf_citation_opens_its_page_with_the_answer_boxed_in_a_real_b
     (corpus / "notes.txt").write_text("Notes\n\nThe lighthouse keeper's log mentions a storm on the ninth.\n")
     build_index(corpus, tmp_path / "idx", embedder=real_embedder)
     with serving(tmp_path / "idx", "--no-uploads") as url:
-        page = browser.new_page(viewport={"width": 1300, "height": 1100})
+        page = browser.new_page(viewport={"width": 1600, "height": 1100})  # gradio caps images at 30vw tall
         page.goto(url)
         _ask(page, "How large was the surplus the treasurer reported?", "Answer:")
         assert "scan.pdf, page 2 ¶2 (OCR)" in page.locator("[role=log]").first.inner_text()
@@ -234,6 +234,8 @@ def test_a_scanned_pdf_citation_opens_its_page_with_the_answer_boxed_in_a_real_b
         # beside the passage's text: on the message's right half, level with the quote
         assert shown["width"] > 200 and shown["x"] > box["x"] + 0.4 * box["width"] and shown["y"] < text["y"] + text["height"]
         assert shown["y"] + shown["height"] <= box["y"] + box["height"] + 1  # whole, not cut off
+        natural = image.evaluate("img => img.naturalWidth / img.naturalHeight")
+        assert abs(shown["width"] / shown["height"] - natural) < 0.03 * natural  # in proportion, not squashed
         # the image the browser got: its red box lies over the printed line of the answering sentence
         fetched = page.evaluate(
             """async img => { const data = new Uint8Array(await (await fetch(img.src)).arrayBuffer());

@@ -16,7 +16,10 @@ def test_a_gap_wider_than_the_line_pitch_starts_a_paragraph_and_each_line_keeps_
                                ("year, mostly near the station.", 0.11, 0.5), ("Fees stay the same.", 0.15, 0.3)))  # fmt: skip
     got = assemble([page])
     assert got.text == "Annual report\n\nThe society met four times this year, mostly near the station.\n\nFees stay the same."
-    assert [got.text[b.start : b.end] for b in got.blocks][1].startswith("The society") and got.title == "Annual report"
+    # the title line heads the document: kept in its text (and boxed), not a passage glued to the next
+    assert [got.text[b.start : b.end] for b in got.blocks] == [
+        "The society met four times this year, mostly near the station.", "Fees stay the same."
+    ] and got.title == "Annual report"  # fmt: skip
     for page_no, x0, y0, x1, y1, start, end in got.boxes:  # each line's text is where its box says
         assert page_no == 1 and 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1
     assert [got.text[b[5] : b[6]] for b in got.boxes] == [
@@ -52,5 +55,13 @@ def test_double_spaced_lines_stay_one_paragraph():
 
 
 def test_lines_going_up_the_page_start_a_paragraph():  # a second column
-    got = assemble([PageLines(1, _lines(("left column ends", 0.8, None), ("right column starts", 0.1, None)))])
+    got = assemble([PageLines(1, _lines(("The left column ends here.", 0.8, None), ("the right column starts", 0.1, None)))])
     assert len(got.blocks) == 2
+
+
+def test_a_first_paragraph_that_is_a_sentence_or_not_the_title_stays_a_passage():
+    lines = _lines(("The keeper logged a storm.", 0.05, 0.3), ("Waves came over the gallery.", 0.09, 0.3))
+    assert len(assemble([PageLines(1, lines)]).blocks) == 2  # a sentence, not a title line
+    lines = _lines(("Log of the keeper", 0.05, 0.3), ("Waves came over the gallery.", 0.09, 0.3))
+    assert len(assemble([PageLines(1, lines)], title="Skerry Point Annual").blocks) == 2  # the title is another
+    assert len(assemble([PageLines(1, lines[:1])]).blocks) == 1  # the only paragraph is the document

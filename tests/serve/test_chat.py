@@ -6,7 +6,7 @@ import pytest
 
 from qa.passage import Highlight, Hit, Passage
 from qa.retrieval.answer import Answer
-from qa.serve.chat import _user_turns, escape, format_reply
+from qa.serve.chat import _user_turns, context_markdown, escape, format_reply
 
 
 def _hit(text: str, highlight: tuple[int, int] | None = None, **kw) -> Hit:
@@ -83,3 +83,30 @@ def test_chat_answers_through_gradio_client(serving, corpus_index):
         three = client.predict("Who is Ardavan Hatami?", 3, ["001_a1be916fc4c24177.txt"], api_name="/chat")
         assert three[0]["content"].count("**[") == 3 and "002\\_" not in three[0]["content"]
         assert "searched only: 001\\_a1be916fc4c24177\\.txt" in three[0]["content"]
+
+
+class _Neighbours:  # the one view context_markdown asks of an index
+    def __init__(self, before: Passage | None, after: Passage | None) -> None:
+        self.around = (before, after)
+
+    def neighbours(self, source: str, start: int):
+        return self.around
+
+
+def test_in_context_marks_the_cited_passage_even_when_all_of_it_answers():
+    whole = _hit("The answer is the whole passage.", highlight=(0, 32))
+    around = _Neighbours(Passage("Before it.", "a.txt", "T", 1, 1, 0, 10), Passage("After it.", "a.txt", "T", 3, 5, 140, 149))
+    shown = context_markdown(around, whole)
+    assert shown == "> Before it\\.\n\n> <strong>The answer is the whole passage\\.</strong>\n\n> After it\\."
+    assert "<strong>" not in format_reply(Answer("q?", "q?", True, [whole], 0.2)).split("Supporting passages")[1]
+
+
+def test_in_context_of_a_pdf_shows_its_page_with_qas_own_address_only():
+    boxes = ((2, 0.1, 0.2, 0.9, 0.22, 100, 130), (2, 0.1, 0.23, 0.5, 0.25, 131, 140))
+    hit = _hit("A line ](javascript:x) of text and more.", highlight=(0, 39), source="dir/a b)(.pdf", line=None, page=2, boxes=boxes)
+    hit = Hit(hit.passage, 0.5, Highlight(hit.highlight.text, hit.highlight.start, hit.highlight.end, tuple(b[:5] for b in boxes)))
+    shown = context_markdown(_Neighbours(None, None), hit)
+    first, rest = shown.split("\n\n", 1)
+    assert first == "![Page 2, the answer boxed](/api/page?source=dir%2Fa%20b%29%28.pdf&page=2&start=100&end=139)"
+    assert "](javascript" not in rest and "\\]\\(javascript\\:x\\)" in rest
+    assert not context_markdown(_Neighbours(None, None), _hit("Plain text.", highlight=(0, 11))).startswith("![")
