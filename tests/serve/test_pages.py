@@ -106,6 +106,7 @@ def test_only_pages_of_indexed_pdfs_and_images_are_served(scanned, serving):
                        {"source": "scan.pdf", "page": 10**12}):  # fmt: skip
             code, _, body = _get(f"{url}/api/page?{urllib.parse.urlencode(params)}")
             assert code == 422 and b"Traceback" not in body and b"xxxxxxxx" not in body, params
+            assert json.loads(body)["detail"].split(":")[0] in ("page", "start", "source"), body  # names it
         # the file changed since it was indexed: its boxes would mark the wrong place
         original = (root / "report.pdf").read_bytes()
         (root / "report.pdf").write_bytes(pdf_bytes([["Another text entirely, set in the same place as before."]]))
