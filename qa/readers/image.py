@@ -25,6 +25,8 @@ Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS  # Pillow's own bomb check, for any pa
 def _open(data: bytes) -> Image.Image:
     try:
         image = Image.open(io.BytesIO(data), formats=_FORMATS)
+    except Image.UnidentifiedImageError:
+        raise Unreadable("not a readable image (not a PNG, JPEG, TIFF or WebP file)") from None
     except Image.DecompressionBombError:
         raise Unreadable(f"image too large (more than {MAX_IMAGE_PIXELS:,} pixels: a decompression bomb?)") from None
     except (OSError, ValueError, SyntaxError) as e:

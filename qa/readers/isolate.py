@@ -18,9 +18,12 @@ import importlib
 import json
 import logging
 import os
+import re
 import resource
 import subprocess
 import sys
+import threading
+import time
 import warnings
 from multiprocessing.connection import Connection
 from typing import Any
@@ -60,7 +63,9 @@ class Isolated:
         self._from: Connection | None = None
         self._held: bytes | None = None  # the data the worker holds (None: none, or a new worker)
 
-    def call(self, module: str, function: str, data: bytes, *args: Any) -> Any:
+    def call(self, module: str, function: str, data: bytes, *args: Any, timeout: float | None = None) -> Any:
+        """``timeout``: this call's limit in seconds, when lower than the worker's own."""
+        limit = self.timeout if timeout is None else min(timeout, self.timeout)
         if self._process is None:
             self._start()
         try:
@@ -70,9 +75,9 @@ class Isolated:
             if not same:
                 self._to.send_bytes(data)
             self._held = data
-            if not self._from.poll(self.timeout):
+            if not self._from.poll(limit):
                 self._stop()
-                raise ParseFailed(f"parsing took longer than {self.timeout:g} s (limit: $QA_PARSE_TIMEOUT)")
+                raise ParseFailed(f"parsing took longer than {limit:g} s (limit: $QA_PARSE_TIMEOUT)")
             status, value = json.loads(self._from.recv_bytes())
         except (EOFError, OSError, ValueError):
             code = self._process.poll() if self._process else None
@@ -143,6 +148,7 @@ def _answer(result: Any) -> list:
 
 def serve(memory_mb: int) -> None:
     """The worker: cap the address space, then answer calls until the pipe closes."""
+    threading.Thread(target=_orphaned, args=(os.getppid(),), name="qa-worker-watch", daemon=True).start()
     requests, answers = Connection(os.dup(0), writable=False), Connection(os.dup(1), readable=False)
     os.dup2(2, 1)  # what a parser prints must not corrupt the answers
     logging.disable(logging.WARNING)  # parsers log every oddity of a broken file; the reason is returned
@@ -172,8 +178,16 @@ def serve(memory_mb: int) -> None:
         answers.send_bytes(json.dumps(result).encode())
 
 
+def _orphaned(parent: int) -> None:
+    """End the worker once its parent is gone, even in the middle of a parse: a page slow to draw would
+    otherwise keep a core busy after the server or ``qa index`` stopped."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
 def _describe(error: Exception) -> str:
-    text = " ".join(str(error).split())[:200]
+    text = re.sub(r" (object )?at 0x[0-9a-fA-F]+", "", " ".join(str(error).split()))[:200]  # no memory addresses
     return f"cannot parse ({type(error).__name__}: {text})" if text else f"cannot parse ({type(error).__name__})"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Callable
 
 from ..errors import QAError
@@ -20,6 +21,12 @@ from .lines import Line, PageLines, assemble
 __all__ = ["DEFAULT_OCR_PAGES", "max_ocr_pages", "read_paged"]
 
 DEFAULT_OCR_PAGES = 500  # pages OCR'd per file at most; $QA_OCR_MAX_PAGES
+# A page is OCR'd in 1-3 s; one that is not done in PAGE_TIMEOUT (or the parse timeout, if lower) is drawn
+# to be slow. A file stops being OCR'd after FAILURES_IN_A_ROW such pages, or once it has taken
+# FILE_SECONDS + PAGE_SECONDS a page: a hostile file costs minutes, not the hours 500 slow pages would.
+PAGE_TIMEOUT = 30.0
+FAILURES_IN_A_ROW = 3
+FILE_SECONDS, PAGE_SECONDS = 60.0, 6.0
 _MAX_LINE = 10_000  # characters; a longer "line" from the worker is nonsense
 
 
@@ -52,15 +59,22 @@ def read_paged(fmt: str, data: bytes, worker: Isolated, source: str, on_page: Ca
     if len(scan) > limit:
         warnings.append(f"{_pages(len(scan) - limit)} not read: more than {limit} to OCR ($QA_OCR_MAX_PAGES)")
         scan = scan[:limit]
-    failed = []
+    failed, in_a_row = [], 0
+    deadline = time.monotonic() + FILE_SECONDS + PAGE_SECONDS * len(scan)
     for i, number in enumerate(scan, 1):
+        if in_a_row >= FAILURES_IN_A_ROW or time.monotonic() > deadline:
+            why = f"{in_a_row} pages in a row failed" if in_a_row >= FAILURES_IN_A_ROW else "it took too long"
+            failed.append(f"{_pages(len(scan) - i + 1)} not read: OCR stopped, {why}")
+            break
         if on_page is not None:
             on_page(f"OCR: page {i}/{len(scan)} of {source}")
         try:
-            lines = worker.call("qa.readers.ocr", function, data, number)
+            lines = worker.call("qa.readers.ocr", function, data, number, timeout=PAGE_TIMEOUT)
         except ParseFailed as e:
             failed.append(f"page {number}: {e}")
+            in_a_row += 1
             continue
+        in_a_row = 0
         if not isinstance(lines, list):
             raise ParseFailed("the parser answered nonsense")
         pages[number] = PageLines(number, tuple(map(_line, lines)), ocr=True)

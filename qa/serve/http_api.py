@@ -23,7 +23,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import Annotated, Literal
 
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import FastAPI, Header, HTTPException, Query
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, create_model
@@ -34,16 +34,17 @@ from ..errors import QAError
 from ..passage import Highlight, Passage
 from ..retrieval.answer import Answer
 from ..retrieval.pipeline import Retriever
-from ..retrieval.request import MAX_SOURCE, Request, UnknownSources, check_visible
+from ..retrieval.request import Request, UnknownSources, check_visible
 from ..timing import recorded, stage
 from ..version import __version__
-from .pages import NoPage, PageChanged, PageViews
+from .pages import Busy, NoPage, PageChanged, PageViews
 from .schema import RetrieveRequest, validation_message
 from .views import current_retriever
 
 __all__ = ["build_api"]
 
 # (module level: the route's annotations are strings, resolved here)
+MAX_PATH = 4096  # a file's path in the corpus (Linux's limit)
 Offset = Annotated[int | None, Query(ge=0, le=2**31, description="A highlight's start and end: the lines between are boxed.")]
 
 def _hit_model() -> type[BaseModel]:
@@ -207,20 +208,26 @@ def build_api(index_dir: str | os.PathLike, *, lifespan=None) -> FastAPI:
                    409: {"model": ErrorOut, "description": "The file changed since it was indexed."}},
     )  # fmt: skip
     def page(
-        source: Annotated[str, Query(max_length=MAX_SOURCE, description="An indexed PDF or image file, as cited.")],
+        source: Annotated[str, Query(max_length=MAX_PATH, description="An indexed PDF or image file, as cited.")],
         page: Annotated[int, Query(ge=1, le=1_000_000, description="1-based.")],
         start: Offset = None,
         end: Offset = None,
+        sec_fetch_site: Annotated[str | None, Header(include_in_schema=False)] = None,
     ) -> Response:
         """A page of an indexed PDF or image file as a PNG (at most 1600 pixels a side), the lines of
         ``start``..``end`` boxed: a hit's ``page`` with its highlight's ``start`` and ``end``."""
+        if sec_fetch_site == "cross-site":  # another site's <img>: it would learn which files and pages exist
+            raise HTTPException(403, "page images are for this site's own pages")
         try:
             png = views.png(current().index, source, page, start, end)
         except NoPage as e:
             raise HTTPException(404, str(e)) from None
         except PageChanged as e:
             raise HTTPException(409, str(e)) from None
-        headers = {"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"}
+        except Busy as e:
+            raise HTTPException(503, str(e), headers={"Retry-After": "2"}) from None
+        headers = {"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff",
+                   "Cross-Origin-Resource-Policy": "same-origin"}  # fmt: skip
         return Response(png, media_type="image/png", headers=headers)
 
     api.router.routes.append(Route("/api/{rest:path}", _Elsewhere(api), include_in_schema=False))

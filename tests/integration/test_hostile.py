@@ -14,7 +14,7 @@ import numpy as np
 import pypdfium2 as pdfium
 import pytest
 from PIL import Image
-from support.documents import docx_bytes, page_images, pdf_bytes
+from support.documents import docx_bytes, page_images, pdf_bytes, slow_pdf_bytes
 from support.fakes import FakeEmbedder
 
 from qa.build import build_index
@@ -239,3 +239,15 @@ def test_a_10000_page_pdf_is_bounded_work(root, tmp_path, monkeypatch):
     assert report.warnings["scans.pdf"] == ("9997 pages not read: more than 3 to OCR ($QA_OCR_MAX_PAGES)",)
     storm = [p for p in load_index(tmp_path / "idx", embedder=FakeEmbedder()).passages if p.source == "scans.pdf"]
     assert storm and "waves over the gallery" in storm[0].text and storm[0].ocr
+
+
+@needs_ocr
+def test_a_scan_whose_pages_are_slow_to_draw_stops_being_ocrd_after_three(root, tmp_path, monkeypatch):
+    from qa.readers import paged
+
+    (root / "slow.pdf").write_bytes(slow_pdf_bytes(200, fan=20))  # 200 pages, seconds each to draw, no text
+    monkeypatch.setattr(paged, "PAGE_TIMEOUT", 0.5)
+    began = time.monotonic()
+    _, skipped = _build(root, tmp_path)
+    assert time.monotonic() - began < 60
+    assert "197 pages not read: OCR stopped, 3 pages in a row failed" in skipped["slow.pdf"], skipped

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -45,3 +49,27 @@ def test_the_time_limit_counts_the_parse_not_the_worker_start_up():
         began = time.monotonic()
         assert worker.call("support.hostile_parsers", "echo", b"first file") == "first file"
         assert time.monotonic() - began > 0.05  # the start-up did take longer than the limit
+
+
+def test_the_worker_ends_with_its_parent_even_in_the_middle_of_a_parse(tmp_path):
+    # a parent starts a page that takes minutes to draw, then dies: the worker must not draw on alone
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import os, sys, threading, time\n"
+        "from support.documents import slow_pdf_bytes\n"
+        "from qa.readers.isolate import Isolated\n"
+        "worker = Isolated(timeout=600)\n"
+        "worker.call('qa.readers.pdf', 'survey', b'%PDF-1.4 not really')  if False else None\n"
+        "data = slow_pdf_bytes(1, 400, 'A page of text that takes minutes to draw.')\n"
+        "threading.Thread(target=worker.call, args=('qa.readers.page_image', 'render', data, 'pdf', 1, [], 1600), daemon=True).start()\n"
+        "time.sleep(2)\n"
+        "print(worker._process.pid, flush=True)\n"
+        "os._exit(0)\n"
+    )
+    tests = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests), *sys.path])}
+    pid = int(subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, check=True, timeout=120).stdout)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]:
+        time.sleep(0.2)
+    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]

@@ -6,14 +6,16 @@ from __future__ import annotations
 import base64
 import io
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 from PIL import Image
-from support.documents import pdf_bytes, scanned_pdf_bytes
+from support.documents import pdf_bytes, scanned_pdf_bytes, slow_pdf_bytes
 
 from qa.build import build_index
 from qa.readers import ocr, parse
@@ -53,6 +55,7 @@ def scanned(tmp_path_factory, real_embedder):
     (root / "scan.pdf").write_bytes(scanned_pdf_bytes(PAGES))
     (root / "report.pdf").write_bytes(pdf_bytes([["A text PDF about the lighthouse keeper's log and the storm of the ninth."]]))
     (root / "notes.txt").write_text("Notes\n\nThe lighthouse keeper's log mentions a storm on the ninth.\n")
+    (root / "slow.pdf").write_bytes(slow_pdf_bytes(1, fan=100, text="The zephyr ledger names Captain Orrin Vale as keeper."))
     index_dir = root.parent / (root.name + "-index")
     build_index(root, index_dir, embedder=real_embedder)
     return root, index_dir
@@ -136,3 +139,26 @@ def test_page_url_names_the_highlights_page_and_offsets(scanned):
     assert url == f"/api/page?source=scan.pdf&page=2&start={top.highlight.start}&end={top.highlight.end}"
     notes = next(h for h in Retriever(load_index(index_dir)).ask("lighthouse keeper storm", 3).hits if h.source == "notes.txt")
     assert page_url(notes) is None
+
+
+def test_a_page_slow_to_draw_is_refused_once_and_then_at_once_while_the_server_answers(scanned, serving):
+    _, index_dir = scanned
+    with serving(index_dir, "--no-uploads", env={"QA_PAGE_TIMEOUT": "2"}) as url:
+        with ThreadPoolExecutor(8) as pool:
+            slow = [pool.submit(_get, f"{url}/api/page?source=slow.pdf&page=1&start={n}&end=40") for n in range(6)]
+            began = time.monotonic()
+            assert _get(f"{url}/api/health")[0] == 200 and time.monotonic() - began < 2  # not held up
+            codes = sorted(f.result()[0] for f in slow)
+        assert set(codes) <= {404, 503} and 404 in codes, codes  # drawn once, failed; others refused, or told to retry
+        began = time.monotonic()
+        code, _, body = _get(f"{url}/api/page?source=slow.pdf&page=1&start=0&end=40")
+        assert code == 404 and b"cannot be shown" in body and time.monotonic() - began < 1  # remembered
+        assert _get(f"{url}/api/page?source=scan.pdf&page=1")[0] == 200  # other pages still drawn
+
+
+def test_other_sites_cannot_load_page_images(scanned, serving):
+    _, index_dir = scanned
+    with serving(index_dir, "--no-uploads") as url:
+        code, headers, _ = _get(f"{url}/api/page?source=scan.pdf&page=1", {"Sec-Fetch-Site": "same-origin"})
+        assert code == 200 and headers["cross-origin-resource-policy"] == "same-origin"
+        assert _get(f"{url}/api/page?source=scan.pdf&page=1", {"Sec-Fetch-Site": "cross-site"})[0] == 403

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zlib
 
 import docx
 from fpdf import FPDF
@@ -112,3 +113,33 @@ def images_pdf_bytes(images: list, dpi: int = 200) -> bytes:
     out = io.BytesIO()
     images[0].save(out, "PDF", resolution=dpi, save_all=True, append_images=images[1:])
     return out.getvalue()
+
+
+def slow_pdf_bytes(pages: int = 1, fan: int = 20, text: str | None = None) -> bytes:
+    """A small PDF whose every page is slow to draw: a form of 1,000 stroked segments drawn ``fan``
+    times (seconds per page at 300 dpi). With ``text``, each page also has that text layer."""
+    def stream(data: bytes, extra: bytes = b"") -> bytes:
+        packed = zlib.compress(data, 9)
+        return b"<< /Length %d /Filter /FlateDecode%s >>\nstream\n" % (len(packed), extra) + packed + b"\nendstream"
+
+    leaf = b"".join(b"%d %d m %d %d l " % (i % 500, i * 7 % 700, i * 13 % 500, i * 3 % 700) for i in range(1000)) + b"S\n"
+    shown = b"BT /T 14 Tf 72 720 Td (%s) Tj ET\n" % text.encode("latin-1") if text else b""
+    kids = b" ".join(b"%d 0 R" % (6 + 2 * i) for i in range(pages))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, pages),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        stream(leaf, b" /Type /XObject /Subtype /Form /BBox [0 0 612 792]"),
+        stream(b"q /L Do Q\n" * fan, b" /Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources << /XObject << /L 4 0 R >> >>"),
+    ]  # fmt: skip
+    for i in range(pages):
+        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents %d 0 R "
+                       b"/Resources << /Font << /T 3 0 R >> /XObject << /F 5 0 R >> >> >>" % (7 + 2 * i))  # fmt: skip
+        objects.append(stream(b"q /F Do Q\n" + shown))
+    out, offsets = bytearray(b"%PDF-1.7\n"), []
+    for n, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % n + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
