@@ -12,6 +12,7 @@ HTTP API), :mod:`qa.cli`.
 from .build import build_index, index_corpus, index_passages
 from .errors import QAError
 from .evaluate import ANSWERABLE, evaluate_qa, evaluate_retrieval, load_qa_cases
+from .indexing.access import Rules, load_rules
 from .indexing.build import BuildReport, index_status
 from .indexing.embed import Embedder, TextEncoder
 from .indexing.folder import load_index
@@ -24,11 +25,12 @@ from .indexing.stores import kinds as store_kinds
 from .passage import Highlight, Hit, Passage
 from .readers import Document, Skip, read_corpus
 from .retrieval.answer import Answer
-from .retrieval.oneshot import ask, retrieve
+from .retrieval.oneshot import ask, retrieve, user_groups
 from .retrieval.pipeline import Retriever
 from .retrieval.request import MODES, Request
 from .retrieval.rerank import Reranker
 from .retrieval.stages import Stages
+from .users import Users, add_user
 from .version import __version__
 
 __all__ = [
@@ -48,11 +50,14 @@ __all__ = [
     "Request",
     "Reranker",
     "Retriever",
+    "Rules",
     "Skip",
     "Stages",
     "TextEncoder",
     "Tuning",
+    "Users",
     "__version__",
+    "add_user",
     "ask",
     "build_index",
     "evaluate_qa",
@@ -62,9 +67,11 @@ __all__ = [
     "index_status",
     "load_index",
     "load_qa_cases",
+    "load_rules",
     "read_corpus",
     "retrieve",
     "split_document",
     "store_kinds",
     "tuning_line",
+    "user_groups",
 ]

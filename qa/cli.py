@@ -28,7 +28,9 @@ from qa import (
     load_qa_cases,
     store_kinds,
     tuning_line,
+    user_groups,
 )
+from qa.cli_users import access_app, user_app
 
 app = typer.Typer(
     help="Question answering over your documents, with citations. Runs offline.",
@@ -42,6 +44,10 @@ IndexDir = Annotated[
     typer.Option("--index-dir", help="Index folder. Default: $QA_INDEX_DIR, else ./index (see README)."),
 ]
 
+AsUser = Annotated[
+    Optional[str],
+    typer.Option("--as", help="Only what this user of the login file ($QA_AUTH_FILE) may read by the access rules: to check them.", show_default=False),
+]
 Model = Annotated[Optional[str], typer.Option("--model", help="Embedding model name or path. Default: $QA_MODEL.")]
 
 
@@ -126,10 +132,11 @@ def ask_cmd(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     index_dir: IndexDir = None,
+    as_user: AsUser = None,
 ) -> None:
     """Print the passages that best answer QUESTION, with citations and the answering sentence."""
     try:
-        result = ask(question, history=history, k=k, index_dir=index_dir)
+        result = ask(question, history=history, k=k, index_dir=index_dir, user=as_user)
     except (QAError, ValueError) as e:
         raise _fail(str(e), 1 if isinstance(e, QAError) else 2) from None
     if as_json:
@@ -219,12 +226,16 @@ def eval_qa_cmd(
 
 
 @app.command("mcp")
-def mcp_cmd(index_dir: IndexDir = None) -> None:
+def mcp_cmd(index_dir: IndexDir = None, as_user: AsUser = None) -> None:
     """Serve the index to MCP clients (assistants, editors) over stdio: search_documents, ask,
     list_documents, and each document as qa://doc/<source>. 'qa serve' offers the same at /mcp."""
     from .serve.mcp_server import run_stdio  # the MCP SDK loads only for the command that serves it
 
-    run_stdio(index_dir)
+    try:
+        groups = user_groups(as_user) if as_user is not None else None
+    except QAError as e:
+        raise _fail(str(e)) from None
+    run_stdio(index_dir, groups)
 
 
 @app.command("serve")
@@ -237,7 +248,7 @@ def serve_cmd(
     ] = None,
     uploads: Annotated[bool, typer.Option("--uploads/--no-uploads", help="Let people add documents from the page.")] = True,
     auth: Annotated[Optional[str], typer.Option("--auth", help="Require this login, user:password. Default: $QA_AUTH.")] = None,
-    auth_file: Annotated[Optional[Path], typer.Option("--auth-file", help="Logins, one user:password a line. Default: $QA_AUTH_FILE.")] = None,
+    auth_file: Annotated[Optional[Path], typer.Option("--auth-file", help="The login file: name:argon2 hash:groups lines, made by 'qa user add'. Default: $QA_AUTH_FILE.")] = None,
 ) -> None:
     """Start the web chat on http://HOST:PORT/, the HTTP API on /api (OpenAPI docs on /docs) and MCP on /mcp."""
     from .serve.server import serve  # gradio and the web stack load only for the command that serves
@@ -247,6 +258,9 @@ def serve_cmd(
     except (QAError, ValueError) as e:
         raise _fail(str(e)) from None
 
+
+app.add_typer(user_app, name="user")
+app.add_typer(access_app, name="access")
 
 _RAY_ADDRESS = re.compile(r"^(auto|local|[a-z]+://\S+|[\w.-]+:\d+)$")
 

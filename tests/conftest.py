@@ -138,23 +138,24 @@ def _serving(index_dir: Path, *args: str, env: dict | None = None, ready: str = 
             proc.kill()
 
 
-def _gradio_config(url: str) -> dict:
-    with urllib.request.urlopen(url + "/config", timeout=30) as response:
+def _gradio_config(url: str, headers: dict | None = None) -> dict:
+    with urllib.request.urlopen(urllib.request.Request(url + "/config", headers=headers or {}), timeout=30) as response:
         return json.load(response)
 
 
-def _gradio_event(url: str, fn_index: int, data: list) -> tuple[int, dict]:
+def _gradio_event(url: str, fn_index: int, data: list, headers: dict | None = None) -> tuple[int, dict]:
     """One gradio event over HTTP, as the page sends it (``queue/join``, then the event stream):
     ``(200, the completion message)``, or the status and JSON body of a refused join. ``data`` may hold
     NaN (sent as JSON's ``NaN``, which browsers' JSON never writes but an attacker can)."""
     session = uuid.uuid4().hex[:12]
     body = json.dumps({"data": data, "fn_index": fn_index, "session_hash": session, "event_data": None}).encode()
-    join = urllib.request.Request(url + "/gradio_api/queue/join", data=body, headers={"Content-Type": "application/json"})
+    join = urllib.request.Request(url + "/gradio_api/queue/join", data=body, headers={"Content-Type": "application/json", **(headers or {})})
     try:
         urllib.request.urlopen(join, timeout=60).read()
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read() or b"null")
-    with urllib.request.urlopen(f"{url}/gradio_api/queue/data?session_hash={session}", timeout=120) as stream:
+    stream = urllib.request.Request(f"{url}/gradio_api/queue/data?session_hash={session}", headers=headers or {})
+    with urllib.request.urlopen(stream, timeout=120) as stream:
         for line in stream:
             if line.startswith(b"data:"):
                 message = json.loads(line[5:])

@@ -24,9 +24,21 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 class BM25:
-    def __init__(self, model: bm25s.BM25, size: int):
+    def __init__(self, model: bm25s.BM25, size: int, among: np.ndarray | None = None):
+        """``among``: which passages (a mask) the word statistics are of; None: all (see :meth:`among`)."""
         self._model = model
         self.size = size
+        self._among = among
+        self._n = size if among is None else int(among.sum())
+
+    def among(self, rows: np.ndarray) -> BM25:
+        """This BM25 with each word's rarity (idf) counted among the passages at ``rows`` alone: a search
+        restricted to what one reader may see scores as if nothing else were indexed, so a score cannot
+        tell whether a word is in a passage they may not read. (Only the mean passage length, one number
+        over all of them, stays shared.)"""
+        mask = np.zeros(self.size, dtype=bool)
+        mask[rows] = True
+        return BM25(self._model, self.size, mask)
 
     @classmethod
     def build(cls, texts: list[str]) -> BM25:
@@ -51,19 +63,27 @@ class BM25:
         total = np.zeros(self.size, dtype=np.float32)
         for term, weight in terms.items():
             if weight:
+                if self._among is not None:  # bm25s' scores are idf × a term-frequency part: rescale the idf
+                    df, sub = self._df(term)
+                    weight *= _idf(self._n, sub) / _idf(self.size, df) if df else 0.0
                 total += np.float32(weight) * self._model.get_scores([term])
         return total
 
     def idf(self, terms: list[str]) -> dict[str, float]:
         """How rare each (already tokenized) term is in the passages: BM25's idf, ln(1 + (N − df + ½)/(df + ½));
         a term no passage has gets the highest value."""
-        vocab, indptr = self._model.vocab_dict, self._model.scores["indptr"]
-        out = {}
-        for term in terms:
-            t = vocab.get(term)
-            df = 0 if t is None else int(indptr[t + 1] - indptr[t])
-            out[term] = float(np.log1p((self.size - df + 0.5) / (df + 0.5)))
-        return out
+        return {term: _idf(self._n, self._df(term)[1]) for term in terms}
+
+    def _df(self, term: str) -> tuple[int, int]:
+        """How many passages have ``term``: of all, and of those the statistics are of."""
+        t = self._model.vocab_dict.get(term)
+        if t is None:
+            return 0, 0
+        indptr = self._model.scores["indptr"]
+        df = int(indptr[t + 1] - indptr[t])
+        if self._among is None:
+            return df, df
+        return df, int(self._among[self._model.scores["indices"][indptr[t] : indptr[t + 1]]].sum())
 
     def save(self, folder: Path) -> None:
         self._model.save(str(folder), show_progress=False)
@@ -71,6 +91,11 @@ class BM25:
     @classmethod
     def load(cls, folder: Path, size: int) -> BM25:
         return cls(bm25s.BM25.load(str(folder), show_progress=False, allow_pickle=False), size)
+
+
+def _idf(n: int, df: int) -> float:
+    """Lucene's idf (bm25s' too): ln(1 + (N − df + ½)/(df + ½))."""
+    return float(np.log1p((n - df + 0.5) / (df + 0.5)))
 
 
 class PassageWords:

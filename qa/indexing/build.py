@@ -28,12 +28,13 @@ from ..timing import BUILD_STAGES, recorded, stage
 from ..passage import Passage
 from ..readers import Skip, max_file_bytes
 from ..version import __version__
+from .access import Rules, file_readers, load_rules, summary
 from .assemble import assemble_index
 from .bm25 import PassageWords
 from .calibrate import calibrate
 from .collect import Collected, collect, format_counts, scan
 from .embed import Embedder, TextEncoder, model_id
-from .folder import damaged, index_lock, load_index, save_index
+from .folder import damaged, index_lock, load_index, save_index, save_manifest
 from .index import Index
 from .progress import page_progress
 from .manifest import NOTHING_INDEXED, DamagedIndex, Manifest, SkippedFile, Tuning, read_manifest
@@ -73,19 +74,21 @@ def memory_index(
     why, the abstention calibration and, given a ``tune``, the hybrid's tuning."""
     embedder = embedder or Embedder()
     corpus_dir = Path(corpus_dir)
-    cap = max_file_bytes()
-    read = collect(corpus_dir, embedder, None, previous, scan(corpus_dir, cap, hashes=False), cap, page_progress() if progress else None)
-    return _index(corpus_dir, read, embedder, progress, previous, kind, tune)[0]
+    cap, rules = max_file_bytes(), load_rules(corpus_dir)
+    read = collect(corpus_dir, embedder, None, previous, scan(corpus_dir, cap, hashes=False), cap, page_progress() if progress else None,
+                   readers=rules.readers if rules else None)  # fmt: skip
+    return _index(corpus_dir, read, embedder, progress, previous, kind, tune, rules=rules)[0]
 
 
-def _index(corpus_dir: Path, read: Collected, embedder, progress, previous, kind, tune, kept=None) -> tuple[Index, int]:
+def _index(corpus_dir: Path, read: Collected, embedder, progress, previous, kind, tune, kept=None, rules: Rules | None = None) -> tuple[Index, int]:
     """The index of what was read, calibrated for abstention and tuned (``kept``: the tuning of the
     index synced, when the sync changed too little to measure again), and how many passages were embedded."""
     described = Manifest(
         model=embedder.model_id, precision=embedder.precision, store=kind, passages=0, dimension=1,
         qa_version=__version__, faiss_version=faiss.__version__, corpus=str(corpus_dir.resolve()),
         files=read.files, skipped={s.source: SkippedFile(s.reason, s.sha256) for s in read.skipped},
-        duplicates=read.duplicates, warnings=read.warnings,
+        duplicates=read.duplicates, warnings=read.warnings, rules=rules,
+        readers=file_readers(rules, [*read.files, *(s.source for s in read.skipped)]),
     )  # fmt: skip
     # a sync (which has a tuning) prepares none: whether it measures again is known once it has embedded
     (index, embedded), tuner = _assembled(
@@ -203,15 +206,22 @@ def _sync(corpus_dir, index_dir, tune, embedder, progress, rebuild, dry_run, kin
     embedder = embedder or Embedder()
     with index_lock(index_dir):
         old, repairs = (None, []) if rebuild else _previous_manifest(index_dir, embedder)
+        rules = load_rules(corpus_dir)  # a malformed rules file stops the build: never index with the wrong access
         scanned = scan(corpus_dir, cap, hashes=old is not None)
-        # Nothing changed, and the data is intact (damage is repaired below, by reading and embedding again)
+        # Nothing changed, and the data is intact (damage is repaired below, by reading and embedding again);
+        # new access rules are written into the manifest alone, unless they part files indexed once as copies
         if old is not None and scanned.fingerprint() == old.fingerprint() and not damaged(index_dir, old):
-            return BuildReport(
-                corpus_dir, index_dir, len(old.files), old.passages,
-                tuple(Skip(k, v.reason, v.sha256) for k, v in old.skipped.items()), time.perf_counter() - began,
-                written=False, full=False, formats=format_counts(old.files), duplicates=old.duplicates, warnings=old.warnings,
-                tuning=old.tuning,
-            )  # fmt: skip
+            readers = file_readers(rules, old.fingerprint())
+            changed = (rules, readers) != (old.rules, old.readers)
+            if not changed or all(readers[c] == readers[p] for c, p in old.duplicates.items()):
+                if changed and not dry_run:
+                    save_manifest(old.replace(rules=rules, readers=readers), index_dir)
+                return BuildReport(
+                    corpus_dir, index_dir, len(old.files), old.passages,
+                    tuple(Skip(k, v.reason, v.sha256) for k, v in old.skipped.items()), time.perf_counter() - began,
+                    written=changed and not dry_run, full=False, formats=format_counts(old.files), duplicates=old.duplicates,
+                    warnings=old.warnings, tuning=old.tuning, access=summary(rules, readers),
+                )  # fmt: skip
         previous = None
         if old is not None:
             try:
@@ -225,11 +235,13 @@ def _sync(corpus_dir, index_dir, tune, embedder, progress, rebuild, dry_run, kin
                 previous = previous.without_texts()
                 repairs = [f"{e.what}: the PDF, DOCX and HTML files read again"]
         before = previous.passages if previous else []
-        read = collect(corpus_dir, embedder, old, previous, scanned, cap, page_progress() if progress else None)
+        read = collect(corpus_dir, embedder, old, previous, scanned, cap, page_progress() if progress else None,
+                       readers=rules.readers if rules else None)  # fmt: skip
         report = partial(
             BuildReport, corpus_dir, index_dir, len(read.files), skipped=tuple(read.skipped), full=old is None,
             formats=read.formats(), duplicates=read.duplicates, warnings=read.warnings, repairs=tuple(repairs),
             embedding=f"{embedder.model_id.rsplit('/', 1)[-1]} at {embedder.precision}",
+            access=summary(rules, file_readers(rules, [*read.files, *(s.source for s in read.skipped)])),
         )  # fmt: skip
         if dry_run:
             passages = read.all_passages()
@@ -237,7 +249,7 @@ def _sync(corpus_dir, index_dir, tune, embedder, progress, rebuild, dry_run, kin
             fresh = sum(pid not in known for pid in passage_ids(passages))
             changes = _changes(old or NOTHING_INDEXED, read, before, passages)
             return report(len(passages), seconds=time.perf_counter() - began, embedded=fresh, changes=changes, written=False)
-        index, embedded = _index(corpus_dir, read, embedder, progress, previous, kind, tune, old.tuning if old else None)
+        index, embedded = _index(corpus_dir, read, embedder, progress, previous, kind, tune, old.tuning if old else None, rules)
         with stage("write"):
             save_index(index, index_dir)
         index.prune()  # a shared store drops what no index uses, now the new one is in place
@@ -279,4 +291,5 @@ def index_status(corpus_dir: str | Path, index_dir: str | Path, model: str | Non
     if changed:
         more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
         return f"stale: {', '.join(changed[:3])}{more} changed"
-    return "fresh"
+    rules = load_rules(corpus_dir) if corpus_dir.is_dir() else manifest.rules
+    return "fresh" if (rules, file_readers(rules, indexed)) == (manifest.rules, manifest.readers) else "stale: the access rules changed"

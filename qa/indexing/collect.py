@@ -86,13 +86,14 @@ def scan(corpus_dir: Path, cap: int, *, hashes: bool = True) -> Scan:
 
 def collect(
     corpus_dir: Path, embedder: TextEncoder, old: Manifest | None, previous: Index | None, scanned: Scan, cap: int,
-    on_page: Callable[[str], None] | None = None,
+    on_page: Callable[[str], None] | None = None, readers: Callable[[str], tuple[str, ...]] | None = None,
 ) -> Collected:
     """Read and split the corpus. A file whose content is what the old index has is not parsed again:
     its passages (or the reason it was skipped) are reused -- unless it is a PDF, DOCX or HTML file
     whose extracted text the old index lost (a damaged ``texts.jsonl``). Files with the same content
-    are indexed once, under the first path; the others are listed on its passages as copies. ``on_page``
-    is told of each page OCR'd."""
+    are indexed once, under the first path; the others are listed on its passages as copies -- when the
+    access rules let the same groups read them (``readers``): a copy must not cite a file its reader may not
+    see. ``on_page`` is told of each page OCR'd."""
     if not corpus_dir.is_dir():
         raise QAError(f"corpus folder not found: {corpus_dir}")
     skipped = list(scanned.skipped)
@@ -137,13 +138,13 @@ def collect(
         def reread(source: str) -> Document | Skip:  # with the same size cap and parse worker
             return read_document(scanned.found[source].path, corpus_dir, max_bytes=cap, isolated=isolated, on_page=on_page)
 
-        return _dedupe(docs, skipped, warnings, texts, reread, embedder)
+        return _dedupe(docs, skipped, warnings, texts, reread, embedder, readers or (lambda _: ()))
 
 
-def _dedupe(docs, skipped, warnings, texts, reread, embedder) -> Collected:
-    by_content: dict[str, list[str]] = defaultdict(list)
+def _dedupe(docs, skipped, warnings, texts, reread, embedder, readers) -> Collected:
+    by_content: dict[tuple, list[str]] = defaultdict(list)
     for source in sorted(docs):
-        by_content[docs[source][0]].append(source)
+        by_content[docs[source][0], readers(source)].append(source)
     passages, duplicates = {}, {}
     for sources in by_content.values():
         primary, copies = sources[0], tuple(sources[1:])

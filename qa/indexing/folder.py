@@ -78,16 +78,21 @@ def save_index(index: Index, index_dir: Path) -> Manifest:
             checksums=dict(sorted(checksums.items())),
             created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         )
-        staged = index_dir / f".{MANIFEST}.tmp"
-        staged.write_text(json.dumps(manifest.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        _fsync(staged)
-        os.replace(staged, index_dir / MANIFEST)  # the commit point
-        _fsync(index_dir)
+        save_manifest(manifest, index_dir)  # the commit point
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _remove_stale(index_dir, keep=data)
     return manifest
+
+
+def save_manifest(manifest: Manifest, index_dir: Path) -> None:
+    """Atomically replace ``manifest.json`` (alone, when only the access rules changed: the data stays)."""
+    staged = index_dir / f".{MANIFEST}.tmp"
+    staged.write_text(json.dumps(manifest.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    _fsync(staged)
+    os.replace(staged, index_dir / MANIFEST)
+    _fsync(index_dir)
 
 
 def load_index(

@@ -10,7 +10,6 @@ import functools
 import threading
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,25 +19,13 @@ from ..passage import Passage
 from ..readers import format_of
 from .bm25 import BM25, PassageWords
 from .embed import TextEncoder
-from .manifest import Calibration, Manifest, Tuning
+from .access import Rules, readable
+from .manifest import Calibration, IndexInfo, Manifest, Tuning
 from .records import passage_ids, write_passages, write_texts
 from .stores import VectorStore
 from .stores.base import top_ids
 
 __all__ = ["Index", "IndexInfo", "top_ids"]
-
-
-@dataclass(frozen=True)
-class IndexInfo:
-    """What an index is, for a status line or a health check."""
-
-    documents: int
-    passages: int
-    model: str
-    precision: str
-    built: str  # when it was written ("" for an index built in memory)
-    corpus: str  # the corpus folder's name
-    files: tuple[str, ...]  # every file indexed, duplicates included
 
 
 class Index:
@@ -162,13 +149,9 @@ class Index:
         scores, rows = self._store.search(vector, 1)
         return float(scores[0][0]) if rows.size and rows[0][0] >= 0 else 0.0
 
-    def keyword(self, text: str) -> np.ndarray:
-        """BM25's score of every passage for ``text``."""
-        return self._bm25.scores(text)
-
-    def keyword_weighted(self, terms: dict[str, float]) -> np.ndarray:
-        """BM25's score of every passage for already tokenised, weighted ``terms``."""
-        return self._bm25.weighted_scores(terms)
+    def keyword(self, text: str | dict[str, float]) -> np.ndarray:
+        """BM25's score of every passage for ``text``, or for already tokenised, weighted terms."""
+        return self._bm25.scores(text) if isinstance(text, str) else self._bm25.weighted_scores(text)
 
     def idf(self, words: Iterable[str]) -> dict[str, float]:
         """How rare each (tokenised) word is among the passages."""
@@ -181,16 +164,29 @@ class Index:
         """The indexed files, sorted, each with its number of passages."""
         return dict(sorted(Counter(p.source for p in self._passages).items()))
 
-    def about(self) -> IndexInfo:
-        m = self._manifest
-        return IndexInfo(len(self.sources), len(self), m.model, m.precision, m.created, Path(m.corpus).name, tuple(m.files))
+    @property
+    def rules(self) -> Rules | None:  # the access rules it was indexed with (None: everyone reads everything)
+        return self._manifest.rules
 
-    def documents(self) -> dict:
+    def readable(self, groups: Collection[str] | None) -> frozenset[str] | None:
+        """The files (indexed, copies and skipped) a member of ``groups`` may read; None: all (no rules, or the owner)."""
+        return readable(self._manifest.readers, self._manifest.rules, groups)
+
+    def about(self, readable: Collection[str] | None = None) -> IndexInfo:
+        """What it is; its counts and files only of the files ``readable`` (None: all)."""
+        m, mine = self._manifest, (lambda s: readable is None or s in readable)
+        sources = {s: n for s, n in self.sources.items() if mine(s)}
+        return IndexInfo(len(sources), sum(sources.values()), m.model, m.precision, m.created, Path(m.corpus).name, tuple(filter(mine, m.files)))
+
+    def documents(self, readable: Collection[str] | None = None) -> dict:
         """``documents``: each indexed file with its format, passage count and copies (other paths with
-        the same content); ``skipped``: the files that could not be indexed, with the reason."""
+        the same content); ``skipped``: the files that could not be indexed, with the reason; of the
+        files ``readable`` only (None: all)."""
+        mine = lambda s: readable is None or s in readable  # noqa: E731
         copies = {p.source: list(p.copies) for p in self._passages}
-        listed = [{"source": s, "format": format_of(s), "passages": n, "copies": copies[s]} for s, n in self.sources.items()]
-        return {"documents": listed, "skipped": {k: v.reason for k, v in self._manifest.skipped.items()}}
+        listed = [{"source": s, "format": format_of(s), "passages": n, "copies": [c for c in copies[s] if mine(c)]}
+                  for s, n in self.sources.items() if mine(s)]  # fmt: skip
+        return {"documents": listed, "skipped": {k: v.reason for k, v in self._manifest.skipped.items() if mine(k)}}
 
     def title(self, source: str) -> str:
         at = self.allowed([source])
@@ -241,6 +237,10 @@ class Index:
             setattr(made, "_" + name, value)
         made._texts_lock = threading.Lock()
         return made
+
+    def among(self, rows: np.ndarray) -> Index:
+        """This index with BM25's word statistics of the passages at ``rows`` alone (what a reader may see)."""
+        return self._with(bm25=self._bm25.among(rows))
 
     def with_calibration(self, calibration: Calibration) -> Index:
         return self._with(manifest=self._manifest.replace(abstain=calibration))

@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import QAError
+from .access import Rules
 
 __all__ = [
     "FORMAT_VERSION",
+    "IndexInfo",
     "MANIFEST",
     "NOTHING_INDEXED",
     "Calibration",
@@ -43,6 +45,19 @@ class DamagedIndex(QAError):
     def __init__(self, index_dir: Path, what: str) -> None:
         super().__init__(f"index in {index_dir} is damaged: {what}; rebuild it with 'qa index --rebuild'")
         self.what = what
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """What an index is, for a status line or a health check."""
+
+    documents: int
+    passages: int
+    model: str
+    precision: str
+    built: str  # when it was written ("" for an index built in memory)
+    corpus: str  # the corpus folder's name
+    files: tuple[str, ...]  # every file indexed, duplicates included
 
 
 @dataclass(frozen=True)
@@ -92,6 +107,8 @@ class Manifest:
     duplicates: dict[str, str] = field(default_factory=dict)  # duplicate → the file indexed
     warnings: dict[str, tuple[str, ...]] = field(default_factory=dict)  # file → parts that could not be used
     corpus: str = ""  # the corpus folder, absolute
+    rules: Rules | None = None  # the access rules (None: no rules file, everyone reads everything)
+    readers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # file → the groups that may read it (with rules)
     qa_version: str = ""
     faiss_version: str = ""
     # Set when the index is written to a folder:
@@ -127,7 +144,7 @@ class Manifest:
     def to_json(self) -> dict:
         data = dataclasses.asdict(self)
         first = {"format_version": data.pop("format_version")}
-        for optional in ("abstain", "tuning"):
+        for optional in ("abstain", "tuning", "rules"):
             if data[optional] is None:
                 data.pop(optional)
         return first | data
@@ -152,6 +169,9 @@ class Manifest:
             values["tuning"] = Tuning(**{k: v for k, v in data["tuning"].items() if k in _TUNING})
         values["skipped"] = {k: SkippedFile(v.get("reason", ""), v.get("sha256")) for k, v in data.get("skipped", {}).items()}
         values["warnings"] = {k: tuple(v) for k, v in data.get("warnings", {}).items()}
+        values["readers"] = {k: tuple(v) for k, v in data.get("readers", {}).items()}
+        if "rules" in data:
+            values["rules"] = Rules.from_json(data["rules"])
         return cls(**values)
 
 
@@ -187,6 +207,14 @@ def _is_str(v) -> bool:
     return isinstance(v, str)
 
 
+def _is_strs(v) -> bool:
+    return isinstance(v, list) and all(isinstance(w, str) for w in v)
+
+
+def _is_rule(v) -> bool:
+    return isinstance(v, dict) and _is_str(v.get("path")) and _is_strs(v.get("read", [])) and _is_strs(v.get("write", []))
+
+
 _CALIBRATION = {f.name for f in dataclasses.fields(Calibration)}
 _TUNING = {f.name for f in dataclasses.fields(Tuning)}
 
@@ -210,8 +238,11 @@ _FIELDS: dict[str, tuple[Callable[[object], bool], bool]] = {
     "files": (_str_map(_is_str), True),
     "skipped": (_str_map(lambda v: isinstance(v, dict) and _is_str(v.get("reason", "")) and (v.get("sha256") is None or _is_str(v["sha256"]))), False),
     "duplicates": (_str_map(_is_str), False),
-    "warnings": (_str_map(lambda v: isinstance(v, list) and all(isinstance(w, str) for w in v)), False),
+    "warnings": (_str_map(_is_strs), False),
     "corpus": (_is_str, False),
+    "rules": (lambda v: isinstance(v, dict) and _is_str(v.get("file", "")) and _is_str(v.get("sha256", ""))
+              and isinstance(v.get("rules"), list) and all(_is_rule(r) for r in v["rules"]), False),  # fmt: skip
+    "readers": (_str_map(_is_strs), False),
     "qa_version": (_is_str, False),
     "faiss_version": (_is_str, False),
     "created": (_is_str, False),

@@ -50,6 +50,7 @@ class BuildReport:
     tuning: Tuning | None = None  # how hybrid ranking mixes its runs on this corpus (None: not tuned)
     embedding: str = ""  # the model and precision: "all-MiniLM-L6-v2 at int8"
     stages: dict[str, float] = field(default_factory=dict)  # seconds per build stage (qa.timing.BUILD_STAGES)
+    access: tuple[str, ...] = ()  # what the access rules grant (qa.indexing.access.summary); () without rules
 
     def to_dict(self) -> dict:
         """The report for machines (``qa index --json``)."""
@@ -71,6 +72,7 @@ class BuildReport:
             "tuning": dataclasses.asdict(self.tuning) if self.tuning else None,
             "embedding": self.embedding,
             "stages": self.stages,
+            "access": list(self.access),
         }
 
     def summary(self) -> str:
@@ -100,6 +102,8 @@ class BuildReport:
             )
         if self.warnings:
             line += "\nwarnings:\n" + "\n".join(f"  {src}: {w}" for src, ws in self.warnings.items() for w in ws)
+        if self.access:
+            line += "\n" + "\n".join(self.access)
         if self.skipped:
             line += f"\nskipped {len(self.skipped)}:\n" + "\n".join(f"  {s.source}: {s.reason}" for s in self.skipped)
         return line

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..config import available_cores
 from ..errors import QAError
+from .recent import SCOPE
 
 __all__ = ["CACHE", "FILES", "MAX_TOKENS", "CrossEncoder", "model_folder", "verify"]
 
@@ -89,7 +90,7 @@ class CrossEncoder:
             raise ValueError(f"cache must be >= 0, got {cache}")
         self.folder = Path(folder) if folder is not None else None
         self.threads = threads or available_cores()
-        self._cache: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str, str], float] = OrderedDict()  # (scope, question, text)
         self._cache_size = cache
         self._lock = threading.Lock()
         self._session = None
@@ -122,14 +123,14 @@ class CrossEncoder:
         """One logit per text, for ``question``; each pair's score is the same whatever it is asked with."""
         self.warm_up()
         out = np.zeros(len(texts), dtype=np.float32)
-        todo = []
+        todo, scope = [], SCOPE.get()  # kept apart by what the asker may read (see qa.retrieval.recent)
         with self._lock:
             for i, text in enumerate(texts):
-                found = self._cache.get((question, text))
+                found = self._cache.get((scope, question, text))
                 if found is None:
                     todo.append(i)
                 else:
-                    self._cache.move_to_end((question, text))
+                    self._cache.move_to_end((scope, question, text))
                     out[i] = found
         if todo:
             assert self._pool is not None
@@ -140,7 +141,7 @@ class CrossEncoder:
                     out[i] = value
             with self._lock:
                 for i in todo:
-                    self._cache[(question, texts[i])] = float(out[i])
+                    self._cache[(scope, question, texts[i])] = float(out[i])
                 while len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
         return out

@@ -50,7 +50,7 @@ def expand(index: Index, text: str, query: Query, first: Ranking, searched: int)
     top = first.top_rows(n)
     vector = rocchio(query.vector, index.vectors(top))
     terms = rm3_terms(tokenize([text])[0], tokenize([index.passage(int(i)).search_text for i in top]))
-    return Query(vector, index.keyword_weighted(terms))
+    return Query(vector, index.keyword(terms))
 
 
 def feedback_docs(corpus_size: int) -> int:

@@ -16,13 +16,15 @@ the chat all run :meth:`Retriever.run`.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
+import threading
 from collections.abc import Collection
 
 import numpy as np
 
 from ..indexing.calibrate import calibrate
-from .recent import VectorCache
+from .recent import VectorCache, scoped
 from ..indexing.folder import load_index
 from ..indexing.index import Index
 from ..indexing.manifest import Calibration, Tuning
@@ -40,6 +42,7 @@ __all__ = ["Retriever", "Stages"]
 
 DEFAULT_TUNING = Tuning(fuse.DENSE_WEIGHT, "defaults (not measured)")
 VECTOR_CACHE = 10_000  # recent question and sentence vectors kept per index (~15 MB at 384-d)
+READABLE_SETS = 256  # the passages each set of readable files may search, kept (one set per group combination)
 
 
 class Retriever:
@@ -55,6 +58,8 @@ class Retriever:
         self.recent = VectorCache(VECTOR_CACHE)
         self._calibration = index.calibration
         self._subject_check: subject.SubjectCheck | None = None
+        self._readable: dict[frozenset[str], tuple[np.ndarray, str, Index]] = {}  # readable files → what allowed() gives
+        self._readable_lock = threading.Lock()
 
     @classmethod
     def load(cls, index_dir: str | os.PathLike | None = None, *, model: str | None = None, embedder=None, **options) -> Retriever:
@@ -63,26 +68,31 @@ class Retriever:
 
     # --- the one pipeline ---------------------------------------------------------------------------
 
-    def ask(self, question: str, k: int = 5, *, history: list[str] | None = None,
-            sources: Collection[str] | None = None, mode: Mode = "hybrid") -> Answer:  # fmt: skip
+    def ask(self, question: str, k: int = 5, *, history: list[str] | None = None, sources: Collection[str] | None = None,
+            mode: Mode = "hybrid", readable: frozenset[str] | None = None) -> Answer:  # fmt: skip
         """The ``k`` passages that best answer ``question``, best first, each with its highlight, and
         whether they answer it. ``history``: earlier user turns (for "where is he based?");
-        ``sources``: search only those files."""
-        return self.run(Request.checked(question, k, history=history, sources=sources, mode=mode))
+        ``sources``: search only those files; ``readable``: the files the asker may read (None: all;
+        see :func:`qa.indexing.access.readable`) -- nothing else is searched, ranked or counted."""
+        return self.run(Request.checked(question, k, history=history, sources=sources, mode=mode), readable)
 
     def retrieve(self, question: str, k: int = 5, **options) -> list[Hit]:
         """:meth:`ask`'s passages."""
         return self.ask(question, k, **options).hits
 
-    def run(self, request: Request) -> Answer:
-        """The answer to a checked request: every stage, in order. :class:`UnknownSources` (a ValueError)
-        when ``sources`` names a file that is not in the index: every way in says so alike, rather than
-        answer with nothing."""
+    def run(self, request: Request, readable: frozenset[str] | None = None) -> Answer:
+        """The answer to a checked request, among the files ``readable`` (None: all): every stage, in
+        order, with the caches of this asker's scope (:mod:`.recent`). :class:`UnknownSources` (a
+        ValueError) when ``sources`` names a file that is not in the index or not readable: every way in
+        says so alike, rather than answer with nothing (and a file one may not read is one not there)."""
+        allowed, scope, view = self.allowed(request.sources, readable)
+        with scoped(scope):
+            return self._run(request, allowed, view)
+
+    def _run(self, request: Request, allowed: np.ndarray | None, view: Index) -> Answer:
         s, k = self.stages, request.k
-        if request.sources is not None and (unknown := sum(not self.index.allowed([f]).size for f in set(request.sources))):
-            raise UnknownSources(f"sources: {unknown} of the files named {'is' if unknown == 1 else 'are'} not in the index")
         query = s.resolve(request.question, list(request.history))
-        found, hits = self.found(query, max(k, self.reranker.depth), request.mode, request.sources, alone=request.question)
+        found, hits = self.found(query, max(k, self.reranker.depth), request.mode, alone=request.question, allowed=allowed, view=view)
         hits = hits[:k]
         with stage("highlight"):
             # The answer's sentence by the re-ranker when it can judge sentences (unless the highlight stage
@@ -97,35 +107,66 @@ class Retriever:
         return Answer(request.question, query, verdict.answered, hits, verdict.confidence, verdict.outcome, self.reranks)
 
     def search(self, query: str, depth: int, mode: Mode = "hybrid", sources: Collection[str] | None = None,
-               *, alone: str | None = None) -> list[Hit]:  # fmt: skip
+               *, alone: str | None = None, readable: frozenset[str] | None = None) -> list[Hit]:  # fmt: skip
         """The ``depth`` best passages for ``query``, ranked and re-ranked, without highlights. ``alone``:
         the question as asked, when ``query`` is it with the conversation's topic (a follow-up): both are
         ranked and the rankings merged."""
-        return self.found(query, depth, mode, sources, alone=alone)[1]
+        allowed, scope, view = self.allowed(sources, readable)
+        with scoped(scope):
+            return self.found(query, depth, mode, alone=alone, allowed=allowed, view=view)[1]
+
+    def allowed(self, sources: Collection[str] | None, readable: frozenset[str] | None = None) -> tuple[np.ndarray | None, str, Index]:
+        """The positions a search may look at -- the passages of ``sources`` (None: every file) that are
+        of files ``readable`` (None: every file) -- the scope of the caches for ``readable``, and the index
+        as ``readable``'s reader sees it (BM25's word statistics of their passages alone: :meth:`Index.among`).
+        :class:`UnknownSources` when ``sources`` names a file not in the index or not readable."""
+        index = self.index
+        if sources is not None:
+            unknown = sum(not index.allowed([f]).size or (readable is not None and f not in readable) for f in set(sources))
+            if unknown:
+                raise UnknownSources(f"sources: {unknown} of the files named {'is' if unknown == 1 else 'are'} not in the index")
+        if readable is None:
+            return index.allowed(sources), "", index
+        with self._readable_lock:
+            known = self._readable.get(readable)
+        if known is None:
+            digest = hashlib.blake2b("\0".join(sorted(readable)).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+            rows = index.allowed(readable)
+            known = (rows, digest, index.among(rows))
+            with self._readable_lock:
+                if len(self._readable) >= READABLE_SETS:
+                    self._readable.clear()
+                self._readable[readable] = known
+        mine, scope, view = known
+        return (mine if sources is None else np.intersect1d(index.allowed(sources), mine, assume_unique=True)), scope, view
 
     def found(self, query: str, depth: int, mode: Mode = "hybrid", sources: Collection[str] | None = None,
-              *, alone: str | None = None) -> tuple[Searched, list[Hit]]:  # fmt: skip
-        """:meth:`search`, with what ranking ``query`` found."""
+              *, alone: str | None = None, allowed: np.ndarray | None = None, view: Index | None = None,
+              ) -> tuple[Searched, list[Hit]]:  # fmt: skip
+        """:meth:`search`, with what ranking ``query`` found (among the positions ``allowed``, when given;
+        with the statistics of ``view``, :meth:`allowed`'s)."""
         s, settles = self.stages, self.reranker.depth < settle.SETTLE_DEPTH
-        allowed = self.index.allowed(sources)
+        if allowed is None:
+            allowed = self.index.allowed(sources)
         if alone is None or query == alone:
-            found = self.rank(query, depth, mode, allowed=allowed, settles=settles)
+            found = self.rank(query, depth, mode, allowed=allowed, settles=settles, view=view)
             ranked = found.top(depth)
         else:
             wide = max(depth, followup.FOLLOWUP_DEPTH)
-            found = self.rank(query, wide, mode, allowed=allowed, settles=settles)
-            ranked = s.merge(found.top(wide), self.rank(alone, wide, mode, allowed=allowed, settles=settles).top(wide), depth)
+            found = self.rank(query, wide, mode, allowed=allowed, settles=settles, view=view)
+            alone_found = self.rank(alone, wide, mode, allowed=allowed, settles=settles, view=view)
+            ranked = s.merge(found.top(wide), alone_found.top(wide), depth)
         hits = [Hit(self.index.passage(i), score) for i, score in ranked]
         with stage("rerank"):
             return found, self.reranker.rerank(query, hits, found.idf)
 
     def rank(self, text: str, k: int, mode: Mode = "hybrid", sources: Collection[str] | None = None,
-             *, allowed: np.ndarray | None = None, settles: bool = True) -> Searched:  # fmt: skip
+             *, allowed: np.ndarray | None = None, settles: bool = True, view: Index | None = None) -> Searched:  # fmt: skip
         """What ranking ``text`` finds: its ``k`` best passages (``.top(k)``: (position, score), best
         first), only passages of the files in ``sources`` (or at the positions ``allowed``) when given.
         The ranking stages, without re-ranking, highlights or abstention (``settles``: False skips the
-        settle stage)."""
-        index, s = self.index, self.stages
+        settle stage); ``view``: the index to rank with (BM25's statistics of a reader's passages)."""
+        index, s = view if view is not None else self.index, self.stages
         if allowed is None:
             allowed = index.allowed(sources)
         vector = self.embed_query(text)

@@ -1,15 +1,33 @@
-"""The vectors of recently embedded questions and sentences, kept per index by the retriever."""
+"""The vectors of recently embedded questions and sentences, kept per index by the retriever; and the
+scope every cache of a question's work is keyed by (:data:`SCOPE`)."""
 
 from __future__ import annotations
 
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 
-__all__ = ["VectorCache"]
+__all__ = ["SCOPE", "VectorCache", "scoped"]
+
+# What the asker may read ("": everything), set while a question is answered. Every cache of a
+# question's work (its vector, its sentences', the re-ranker's pair scores) is keyed by it too: a cache
+# shared by people who read different documents would tell one, by a fast answer, what another asked of
+# documents the first may not read.
+SCOPE: ContextVar[str] = ContextVar("qa_cache_scope", default="")
+
+
+@contextmanager
+def scoped(key: str) -> Iterator[None]:
+    token = SCOPE.set(key)
+    try:
+        yield
+    finally:
+        SCOPE.reset(token)
 
 
 class VectorCache:
@@ -39,7 +57,8 @@ class VectorCache:
         texts encoded differently (a question and the same words as a sentence, for a prompted model)."""
         if not texts:
             return encode([])
-        keys = [self.key(kind + "\0" + t) for t in texts]
+        scope = SCOPE.get()
+        keys = [self.key(f"{scope}\0{kind}\0{t}") for t in texts]
         with self._lock:
             found = {k: self._vectors[k] for k in keys if k in self._vectors}
             for k in found:

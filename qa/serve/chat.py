@@ -17,13 +17,18 @@ import math
 import os
 from pathlib import Path
 
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+from gradio import Request as GradioRequest  # noqa: E402  (module level: gradio finds it by the annotation)
+
 from ..config import find_index_dir
 from ..errors import QAError
+from ..indexing.access import load_rules
 from ..readers import FORMATS
 from ..retrieval.oneshot import cached_retriever
 from ..retrieval.pipeline import Retriever
 from ..retrieval.request import MAX_HISTORY, MAX_QUESTION, BlankQuestion
-from .indexer import DEFAULT_MAX_UPLOAD_MB, Indexer, safe_name
+from .asker import groups_from, readable
+from .indexer import DEFAULT_MAX_UPLOAD_MB, UPLOADS, Indexer, safe_name
 from .payload import received
 from .replies import PAGE_CSS, context_markdown, escape, format_reply, reply_messages
 
@@ -96,8 +101,11 @@ def build_app(
     max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
 ):
     """The gradio app over the index in ``index_dir``. With an ``indexer``, the index may still be being
-    built, and documents can be uploaded unless ``uploads`` is False. Raises QAError when there is no index and no indexer."""
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    built, and documents can be uploaded unless ``uploads`` is False. Raises QAError when there is no index and no indexer.
+
+    Each visitor sees only what they may read (:mod:`.asker`): the page as served holds no document's
+    name or count; the document picker and the status line are filled for each visitor when the page
+    loads, and every event answers from the files their groups may read."""
     import gradio as gr
 
     index_dir = find_index_dir(index_dir).resolve()
@@ -114,26 +122,37 @@ def build_app(
     if first is not None:
         first.warm_up()  # the models and the subject test, before the first visitor waits for them
 
-    def documents() -> list[str]:
+    def visible(request: GradioRequest | None) -> tuple[Retriever | None, frozenset[str] | None]:
+        """The retriever (None: no index yet), and the files the visitor may read (None: all)."""
         current = loaded()
-        return list(current.index.sources) if current is not None else []
+        groups = groups_from(request.headers if request is not None else None)
+        return current, readable(current.index, groups) if current is not None else frozenset()
 
-    def status_text() -> str:
-        current, state = loaded(), indexer.status if indexer else None
+    def documents(request: GradioRequest | None) -> list[str]:
+        current, files = visible(request)
+        return [s for s in current.index.sources if files is None or s in files] if current is not None else []
+
+    def status_text(request: GradioRequest | None) -> str:
+        (current, files), state = visible(request), indexer.status if indexer else None
         if current is None:
             line = "**No index yet.** " + ("It is being built; ask in a moment." if state and state.busy else "")
         else:
-            about = current.index.about()
+            about = current.index.about(files)
             line = f"{about.passages} passages from {len(about.files)} documents ({escape(about.corpus)})."
         if state and state.message:
-            line += f"  \n{'⏳ ' if state.busy else ''}{escape(state.message)}"
+            # the build's message names files and counts them all: with access rules, only that it runs
+            private = current is not None and current.index.rules is not None
+            message = ("Indexing… answers use the current index until it is done." if state.busy else "") if private else state.message
+            line += f"  \n{'⏳ ' if state.busy else ''}{escape(message)}" if message else ""
         return line
 
-    def reply(message: str, history: list, passages: float, chosen: list[str] | None):
+    def reply(message: str, history: list, passages: float, chosen: list[str] | None, request: GradioRequest):
         try:
-            current = cached_retriever(index_dir)
+            current, files = visible(request)
+            if current is None:
+                current = cached_retriever(index_dir)  # no index: its error, said below
             sources = _chosen_sources(chosen)
-            result = current.ask(message, _passage_count(passages, k), history=_user_turns(history), sources=sources)
+            result = current.ask(message, _passage_count(passages, k), history=_user_turns(history), sources=sources, readable=files)
         except BlankQuestion:
             return "Please type a question."
         except ValueError as e:  # too long, not text, a bad setting: the message names it, not the input
@@ -147,26 +166,34 @@ def build_app(
             messages[0]["content"] += f"\n\n<small>searched only: {escape(', '.join(sources))}</small>"
         return messages
 
-    def upload(files: list[str] | None):
+    def upload(files: list[str] | None, request: GradioRequest):
         if not files or indexer is None:
             return "", None
+        current = loaded()
+        try:  # where this visitor may add documents: the rules the index enforces (before one: the file's)
+            rules = current.index.rules if current is not None else load_rules(indexer.corpus_dir)
+        except QAError as e:
+            return f"Sorry, documents cannot be added now: {escape(str(e))}", None
+        target = UPLOADS if rules is None else rules.upload_folder(groups_from(request.headers))
+        if target is None:
+            return "Sorry: the access rules let none of your groups add documents.", None
         # gradio hands over the files it received into its upload folder; anything else is refused
         # (the server refuses it before this too: see qa.serve.guard).
         folder = gr.utils.get_upload_folder()
         foreign = [f for f in files if not received(f, folder)]
         files = [f for f in files if f not in foreign]
-        saved, refused = indexer.save_uploads(files, int(max_upload_mb * 1024 * 1024))
+        saved, refused = indexer.save_uploads(files, int(max_upload_mb * 1024 * 1024), target)
         refused += [f"{safe_name(Path(str(f)).name)}: refused, it was not uploaded to this page" for f in foreign]
         if saved:
             indexer.sync(", ".join(saved))
         lines = [f"Added {escape(s)}; indexing it in the background." for s in saved] + [escape(r) for r in refused]
         return "  \n".join(lines), None
 
-    def refresh(chosen: list[str] | None, known: list[str]):
-        docs = documents()
+    def refresh(chosen: list[str] | None, known: list[str], request: GradioRequest):
+        docs = documents(request)
         if docs == known:
-            return status_text(), gr.skip(), known
-        return status_text(), gr.Dropdown(choices=docs, value=[c for c in chosen or [] if c in docs]), docs
+            return status_text(request), gr.skip(), known
+        return status_text(request), gr.Dropdown(choices=docs, value=[c for c in chosen or [] if c in docs]), docs
 
     chatbot = gr.Chatbot(
         label="qa",
@@ -179,13 +206,17 @@ def build_app(
     )
     with gr.Blocks(title="qa — ask your documents", fill_height=True) as demo:
         gr.Markdown("## qa — ask your documents")
-        status = gr.Markdown(status_text(), elem_id="qa-status")
-        known = gr.State(documents())
+        # nothing of the index in the page as served (its config is the same for everyone): filled on load
+        status = gr.Markdown("Loading…", elem_id="qa-status")
+        known = gr.State([])
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=280):
                 chosen = gr.Dropdown(
-                    choices=known.value, value=[], multiselect=True, label="Search only these documents",
+                    choices=[], value=[], multiselect=True, label="Search only these documents",
                     info="Leave empty to search all.", elem_id="qa-docs",
+                    # the choices are each visitor's (filled on load), not the page's: a name is checked
+                    # by the search itself (not indexed or not readable: "not in the index")
+                    allow_custom_value=True,
                 )  # fmt: skip
                 passages = gr.Slider(1, MAX_PASSAGES, value=k, step=1, label="Passages per answer", elem_id="qa-k")
                 if indexer is not None and uploads:
@@ -203,12 +234,13 @@ def build_app(
                     additional_inputs=[passages, chosen],
                     # None for the slider and the documents: gradio then shows the questions inside the empty
                     # chat and runs a clicked one with the visitor's current settings (values would make a table).
-                    examples=[[q, None, None] for q in _examples(first.index.about().files)] if first is not None else None,
+                    examples=[[q, None, None] for q in _examples(first.index.about().files)] if first is not None and first.index.rules is None else None,
                     api_name="chat",
                     fill_height=True,
                 )
         # The chat's own queue is bounded too: beyond it, gradio tells the visitor the queue is full.
         demo.queue(default_concurrency_limit=2, max_size=MAX_QUEUE)
+        demo.load(refresh, inputs=[chosen, known], outputs=[status, chosen, known], show_progress="hidden", api_visibility="private")
         timer = gr.Timer(2.0)
         timer.tick(refresh, inputs=[chosen, known], outputs=[status, chosen, known], show_progress="hidden",
                    api_visibility="private")  # fmt: skip

@@ -1,9 +1,11 @@
 """What stands in front of the server: optional login, request size limits, no server paths in
 requests, and a bounded queue for the API.
 
-Login is HTTP Basic, required for everything -- chat, API, uploads, files -- when credentials are set:
-``QA_AUTH=user:password`` (one user) or ``QA_AUTH_FILE=path`` (``user:password`` lines; ``#`` comments).
-Use it behind HTTPS when the server is reachable from other machines.
+Login is HTTP Basic, required for everything -- chat, API, uploads, files -- when there are users
+(``QA_AUTH_FILE``'s hashed logins, ``QA_AUTH=user:password``; :mod:`qa.users`), checked and rate-limited
+by :class:`.logins.Logins` (429 with ``Retry-After`` after too many failures). The user and their groups
+go on to the app in headers only the Guard sets (:mod:`.asker`). Use it behind HTTPS when the server is
+reachable from other machines.
 
 Request bodies are limited before anything parses them (413): ``max_body`` bytes for the API, the
 chat's larger ``max_event_body`` for its events (they carry the conversation so far), and
@@ -33,15 +35,14 @@ aside: it tells a busy server from a down one).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
-import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import anyio
 
+from .asker import GROUPS_HEADER, USER_HEADER
+from .logins import Logins
 from .payload import MAX_CONTAINERS, MAX_EVENT_CONTAINERS, nested, refusal, too_large
 
 __all__ = ["DEFAULT_MAX_PENDING", "Guard"]
@@ -62,9 +63,12 @@ _HARDENING = [(b"x-frame-options", b"SAMEORIGIN"), (b"x-content-type-options", b
 # its GET routes (/config) with the user's login. Nothing here is meant to be read cross-origin.
 _CORS = (b"access-control-allow-origin", b"access-control-allow-credentials", b"access-control-allow-methods",
          b"access-control-allow-headers", b"access-control-expose-headers")  # fmt: skip
+_ASKER = frozenset({USER_HEADER.encode(), GROUPS_HEADER.encode()})
 _HARDENING_NAMES = frozenset(name for name, _ in _HARDENING) | frozenset(_CORS)
 _BUSY = (b'{"detail":"busy, retry shortly"}', [(b"retry-after", b"1")])  # 503: too many requests or bodies at once
 _GRADIO_ERRORS = {422: b'{"detail":"the request does not fit what this page sends"}', 500: b'{"detail":"the server could not handle this request"}'}
+# a file route's refusals say the same for every path (gradio's name it: whether it is there, or blocked)
+_FILE_ERRORS = {**_GRADIO_ERRORS, 403: b'{"detail":"no such file"}', 404: b'{"detail":"no such file"}'}
 
 
 class Guard:
@@ -74,7 +78,7 @@ class Guard:
         self,
         app,
         *,
-        credentials: dict[str, str] | None = None,
+        logins: Logins | None = None,
         max_pending: int | None = None,
         upload_folder: str | os.PathLike | None = None,
         max_body: int = MAX_BODY,
@@ -87,7 +91,7 @@ class Guard:
         for name, value in (("max_pending", max_pending), ("max_body", max_body), ("max_event_body", max_event_body)):
             if value <= 0:
                 raise ValueError(f"{name} must be > 0, got {value}")
-        self.app, self.credentials, self.max_pending = app, credentials or {}, max_pending
+        self.app, self.logins, self.max_pending = app, logins, max_pending
         self.upload_folder = Path(upload_folder) if upload_folder is not None else None
         self.max_body, self.max_event_body, self.max_upload_body = max_body, max_event_body, max_upload_body
         self.allowed_hosts = None if allowed_hosts is None else frozenset(h.lower() for h in allowed_hosts)
@@ -100,7 +104,7 @@ class Guard:
             return await self.app(scope, receive, send)
         api = scope["path"].startswith("/api/") or scope["path"] == MCP_PATH  # programs' routes
         if scope["type"] == "http":
-            send = _hardened(send, rewrite_errors=not api)
+            send = _hardened(send, rewrite_errors={} if api else _FILE_ERRORS if scope["path"].startswith(_FILE_ROUTES) else _GRADIO_ERRORS)
         if self.allowed_hosts is not None:
             if _host(scope) not in self.allowed_hosts:
                 if scope["type"] == "websocket":
@@ -108,10 +112,20 @@ class Guard:
                 return await _respond(send, 400, b'{"detail":"refused: this server does not answer to that host name"}', [])
             # no proxy in front of a loopback server: a forwarded host would only redirect links elsewhere
             scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k.lower() != b"x-forwarded-host"]}
-        if self.credentials and not self._authorized(scope):
-            if scope["type"] == "websocket":
-                return await send({"type": "websocket.close", "code": 1008})
-            return await _respond(send, 401, b'{"detail":"login required"}', [(b"www-authenticate", b'Basic realm="qa"')])
+        # who is asking: only this says so (a client's own x-qa-user or x-qa-groups goes nowhere)
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() not in _ASKER]
+        if self.logins:
+            user, wait = await self.logins.check(_header(scope, b"authorization"), (scope.get("client") or ("",))[0])
+            if user is None:
+                if scope["type"] == "websocket":
+                    return await send({"type": "websocket.close", "code": 1008})
+                if wait:
+                    body = f'{{"detail":"too many failed logins: try again in {wait:.0f} s"}}'.encode()
+                    return await _respond(send, 429, body, [(b"retry-after", str(max(1, round(wait))).encode())])
+                return await _respond(send, 401, b'{"detail":"login required"}', [(b"www-authenticate", b'Basic realm="qa"')])
+            groups = ",".join(sorted(self.logins.groups(user)))
+            headers += [(USER_HEADER.encode(), user.encode()), (GROUPS_HEADER.encode(), groups.encode())]
+        scope = {**scope, "headers": headers}
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         if scope["method"] not in _SAFE_METHODS and _cross_site(scope):
@@ -183,21 +197,6 @@ class Guard:
         finally:
             self.buffered -= len(body)
 
-    def _authorized(self, scope) -> bool:
-        header = _header(scope, b"authorization") or b""
-        scheme, _, token = header.partition(b" ")
-        if scheme.lower() != b"basic":
-            return False
-        try:
-            user, _, password = base64.b64decode(token, validate=True).decode("utf-8").partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            return False
-        expected = self.credentials.get(user)
-        # compare even for an unknown user, so timing does not tell which users exist
-        ok = secrets.compare_digest(password.encode(), (expected or secrets.token_hex(16)).encode())
-        return ok and expected is not None
-
-
 def _header(scope, name: bytes) -> bytes | None:
     return next((v for k, v in scope.get("headers") or [] if k.lower() == name), None)
 
@@ -245,9 +244,9 @@ def _counted(receive, limit: int):
     return counted
 
 
-def _hardened(send, *, rewrite_errors: bool):
-    """``send`` that adds the hardening headers and, with ``rewrite_errors``, replaces the body of a
-    422 or 500 (gradio's: they may repeat the request) by one line."""
+def _hardened(send, *, rewrite_errors: dict[int, bytes]):
+    """``send`` that adds the hardening headers and replaces the body of a response whose status is in
+    ``rewrite_errors`` (gradio's 422 and 500 may repeat the request, its file routes' refusals name the path)."""
     replacing = False
 
     async def hardened(message):
@@ -255,9 +254,9 @@ def _hardened(send, *, rewrite_errors: bool):
         if message["type"] == "http.response.start":
             headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _HARDENING_NAMES]
             status = message["status"]
-            if rewrite_errors and status in _GRADIO_ERRORS:
+            if status in rewrite_errors:
                 replacing = True
-                body = _GRADIO_ERRORS[status]
+                body = rewrite_errors[status]
                 headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
                 await send({"type": "http.response.start", "status": status, "headers": headers + _HARDENING})
                 return await send({"type": "http.response.body", "body": body})

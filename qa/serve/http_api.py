@@ -24,6 +24,7 @@ from time import perf_counter
 from typing import Annotated, Literal
 
 from fastapi import FastAPI, Header, HTTPException, Query
+from fastapi import Request as HTTPRequest
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, create_model
@@ -37,6 +38,7 @@ from ..retrieval.pipeline import Retriever
 from ..retrieval.request import Request, UnknownSources, check_visible
 from ..timing import recorded, stage
 from ..version import __version__
+from .asker import groups_from, readable
 from .pages import Busy, NoPage, PageChanged, PageViews
 from .schema import RetrieveRequest, validation_message
 from .views import current_retriever
@@ -125,12 +127,18 @@ def build_api(index_dir: str | os.PathLike, *, lifespan=None) -> FastAPI:
     def current() -> Retriever:
         return current_retriever(index_dir, lambda message: HTTPException(503, message))
 
-    def run(request: RetrieveRequest):
+    def mine(http: HTTPRequest) -> tuple[Retriever, frozenset[str] | None]:
+        """The retriever, and the files the asker may read (None: all)."""
+        retriever = current()
+        return retriever, readable(retriever.index, groups_from(http.headers))
+
+    def run(request: RetrieveRequest, http: HTTPRequest):
         # The schema has checked each field with the input contract's own checks (qa.serve.schema); what
         # is left is whether the question shows anything (400, as from qa.ask).
         history, sources = tuple(request.history or ()), None if request.sources is None else tuple(request.sources)
+        retriever, files = mine(http)
         try:
-            return current().run(Request(check_visible(request.question), request.k, history, sources))
+            return retriever.run(Request(check_visible(request.question), request.k, history, sources), files)
         except QAError as e:  # the re-ranker's model missing or damaged since the start
             raise HTTPException(503, str(e)) from None
 
@@ -143,19 +151,19 @@ def build_api(index_dir: str | os.PathLike, *, lifespan=None) -> FastAPI:
     # others), which the latency alone only hints at.
     timed = os.environ.get("QA_SERVER_TIMING", "").strip().lower() in ("1", "true", "yes", "on")
 
-    def answered(request: RetrieveRequest, shape: type[BaseModel], fields) -> Response:
+    def answered(request: RetrieveRequest, http: HTTPRequest, shape: type[BaseModel], fields) -> Response:
         with recorded() if timed else contextlib.nullcontext({}) as spent:
             began = perf_counter()
-            result = run(request)
+            result = run(request, http)
             with stage("json"):
                 body = shape.model_validate(fields(result)).model_dump_json().encode()
             spent["total"] = perf_counter() - began
         headers = {"Server-Timing": server_timing(spent)} if timed else None
         return Response(body, media_type="application/json", headers=headers)
 
-    async def answer(request: RetrieveRequest, shape: type[BaseModel], fields) -> Response:
+    async def answer(request: RetrieveRequest, http: HTTPRequest, shape: type[BaseModel], fields) -> Response:
         return await asyncio.get_running_loop().run_in_executor(
-            workers, contextvars.copy_context().run, answered, request, shape, fields
+            workers, contextvars.copy_context().run, answered, request, http, shape, fields
         )
 
     @api.exception_handler(ValueError)
@@ -168,26 +176,27 @@ def build_api(index_dir: str | os.PathLike, *, lifespan=None) -> FastAPI:
         return JSONResponse({"detail": validation_message(exc.errors())}, status_code=422)
 
     @api.post("/api/retrieve", response_model=RetrieveResponse, responses=_ASKING, tags=["search"])
-    async def retrieve(request: RetrieveRequest) -> RetrieveResponse:
+    async def retrieve(request: RetrieveRequest, http: HTTPRequest) -> RetrieveResponse:
         """The passages that best answer the question, best first."""
-        return await answer(request, RetrieveResponse, Answer.retrieved)
+        return await answer(request, http, RetrieveResponse, Answer.retrieved)
 
     @api.post("/api/ask", response_model=AskResponse, responses=_ASKING, tags=["search"])
-    async def ask(request: RetrieveRequest) -> AskResponse:
+    async def ask(request: RetrieveRequest, http: HTTPRequest) -> AskResponse:
         """The passages, and whether they answer the question (``answered``: false means the documents
         do not seem to contain the answer; the hits are then the closest, weak matches)."""
-        return await answer(request, AskResponse, Answer.to_dict)
+        return await answer(request, http, AskResponse, Answer.to_dict)
 
     @api.get("/api/documents", response_model=DocumentsResponse, responses=_ERRORS, tags=["index"])
-    def documents() -> DocumentsResponse:
-        """Every indexed document with its passage count; duplicates are listed as copies."""
-        return DocumentsResponse(**current().index.documents())
+    def documents(http: HTTPRequest) -> DocumentsResponse:
+        """Every indexed document the asker may read, with its passage count; duplicates are listed as copies."""
+        retriever, files = mine(http)
+        return DocumentsResponse(**retriever.index.documents(files))
 
     @api.get("/api/health", response_model=HealthResponse, responses=_ERRORS, tags=["index"])
-    def health() -> HealthResponse:
-        """200 when an index is loaded and searchable."""
-        retriever = current()
-        about = retriever.index.about()
+    def health(http: HTTPRequest) -> HealthResponse:
+        """200 when an index is loaded and searchable (its counts: of what the asker may read)."""
+        retriever, files = mine(http)
+        about = retriever.index.about(files)
         return HealthResponse(
             status="ok",
             version=__version__,
@@ -208,6 +217,7 @@ def build_api(index_dir: str | os.PathLike, *, lifespan=None) -> FastAPI:
                    409: {"model": ErrorOut, "description": "The file changed since it was indexed."}},
     )  # fmt: skip
     def page(
+        http: HTTPRequest,
         source: Annotated[str, Query(max_length=MAX_PATH, description="An indexed PDF or image file, as cited.")],
         page: Annotated[int, Query(ge=1, le=1_000_000, description="1-based.")],
         start: Offset = None,
@@ -219,7 +229,8 @@ def build_api(index_dir: str | os.PathLike, *, lifespan=None) -> FastAPI:
         if sec_fetch_site == "cross-site":  # another site's <img>: it would learn which files and pages exist
             raise HTTPException(403, "page images are for this site's own pages")
         try:
-            png = views.png(current().index, source, page, start, end)
+            retriever, files = mine(http)
+            png = views.png(retriever.index, source, page, start, end, files)
         except NoPage as e:
             raise HTTPException(404, str(e)) from None
         except PageChanged as e:

@@ -79,12 +79,16 @@ class Indexer:
     def status(self) -> Status:
         return self._status
 
-    def save_uploads(self, paths: list[str | Path], max_bytes: int) -> tuple[list[str], list[str]]:
-        """Copy uploaded files into the corpus's uploads folder. Returns (saved sources, messages about
-        the files not saved, or saved under another name). A file never replaces another: a second
-        ``a.txt`` is saved as ``a (2).txt``, and one with the same content as the first is not saved again."""
+    def save_uploads(self, paths: list[str | Path], max_bytes: int, folder: str = UPLOADS) -> tuple[list[str], list[str]]:
+        """Copy uploaded files into ``folder`` of the corpus (``uploads/``; where the access rules let the
+        uploader write). Returns (saved sources, messages about the files not saved, or saved under another
+        name). A file never replaces another: a second ``a.txt`` is saved as ``a (2).txt``, and one with
+        the same content as the first is not saved again."""
         saved, notes = [], []
-        target = self.corpus_dir / UPLOADS
+        target = self.corpus_dir / folder
+        if not target.resolve().is_relative_to(self.corpus_dir.resolve()):
+            raise ValueError(f"the upload folder must lie in the corpus, got {folder[:100]!r}")
+        shown = f"{folder.strip('/')}/" if folder.strip("/") else ""
         for path in map(Path, paths):
             name = safe_name(path.name)
             if Path(name).suffix.lower() not in FORMATS:
@@ -105,11 +109,11 @@ class Indexer:
             finally:
                 tmp.unlink(missing_ok=True)
             if same:
-                notes.append(f"{name}: already uploaded, with the same content, as {UPLOADS}/{kept}")
+                notes.append(f"{name}: already uploaded, with the same content, as {shown}{kept}")
                 continue
             if kept != name:
-                notes.append(f"{name}: {UPLOADS}/{name} exists already, so this one is {UPLOADS}/{kept}")
-            saved.append(f"{UPLOADS}/{kept}")
+                notes.append(f"{name}: {shown}{name} exists already, so this one is {shown}{kept}")
+            saved.append(f"{shown}{kept}")
         return saved, notes
 
     def sync(self, why: str = "") -> None:

@@ -8,8 +8,10 @@ import json
 from pathlib import Path
 
 from mcp.server.transport_security import TransportSecuritySettings
+from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 
+from .asker import GROUPS, groups_from
 from .mcp_server import build_mcp, one_line
 
 __all__ = ["http_app"]
@@ -67,7 +69,11 @@ class _PostOnly:
             await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
 
-        await self.app(scope, receive, buffered)
+        token = GROUPS.set(groups_from(Headers(scope=scope)))  # the asker, for the handlers (tasks copy it)
+        try:
+            await self.app(scope, receive, buffered)
+        finally:
+            GROUPS.reset(token)
 
 
 def _one_line_errors(body: bytes) -> bytes:

@@ -46,6 +46,7 @@ from ..errors import QAError
 from ..retrieval.pipeline import Retriever
 from ..retrieval.request import Request
 from ..version import __version__
+from .asker import GROUPS, readable
 from .schema import K, History, Question, Sources, validation_message
 from .views import current_retriever
 
@@ -102,9 +103,10 @@ class _Server(MCPServer):
             index = self._current().index
         except ToolError:
             return []  # no index yet: nothing to read
+        files = readable(index, GROUPS.get())
         return [
             Resource(uri=DOC_URI + quote(s), name=s, title=index.title(s), mime_type="text/plain")
-            for s in index.sources
+            for s in index.sources if files is None or s in files
         ]
 
 
@@ -228,8 +230,9 @@ def build_mcp(index_dir: str | os.PathLike | None = None) -> MCPServer:
 
     def run(question, k, history, sources):
         retriever = current()
-        try:
-            return retriever.run(Request.checked(question, k, history=history, sources=sources))
+        try:  # among what the asker may read (GROUPS: set per request over HTTP, by qa mcp --as over stdio)
+            files = readable(retriever.index, GROUPS.get())
+            return retriever.run(Request.checked(question, k, history=history, sources=sources), files)
         except (ValueError, QAError) as e:  # qa's one-line messages (blank question, a file not indexed, too long…)
             raise ToolError(str(e)) from None
 
@@ -262,7 +265,7 @@ def build_mcp(index_dir: str | os.PathLike | None = None) -> MCPServer:
         read as `uri`), `title`, `format`, number of `passages` and `copies` (other paths with the same
         content), and `skipped`: files of the corpus that could not be indexed, with the reason."""
         index = current().index
-        listing = index.documents()
+        listing = index.documents(readable(index, GROUPS.get()))
         listing["documents"] = [
             {"source": d["source"], "uri": DOC_URI + quote(d["source"]), "title": index.title(d["source"]), **d}
             for d in listing["documents"]
@@ -276,15 +279,18 @@ def build_mcp(index_dir: str | os.PathLike | None = None) -> MCPServer:
             index = current().index
         except ToolError as e:
             raise ResourceError(str(e)) from None
-        if source not in index.sources:
+        files = readable(index, GROUPS.get())
+        if source not in index.sources or (files is not None and source not in files):
             raise ResourceNotFoundError("no such document in the index (list_documents names them)")
         return index.text(source)
 
     return server
 
 
-def run_stdio(index_dir: str | os.PathLike | None = None) -> None:
-    """Serve MCP over stdin/stdout until the client closes it (what ``qa mcp`` runs)."""
+def run_stdio(index_dir: str | os.PathLike | None = None, groups: frozenset[str] | None = None) -> None:
+    """Serve MCP over stdin/stdout until the client closes it (what ``qa mcp`` runs), with what members
+    of ``groups`` may read (None: everything, for the index's owner)."""
+    GROUPS.set(groups)
     build_mcp(index_dir).run("stdio")
 
 

@@ -70,11 +70,13 @@ class PageViews:
         self._cache_lock = threading.Lock()  # the cache's own, held for a moment (never while drawing)
         self._cache: OrderedDict[tuple, tuple[tuple, bytes | str]] = OrderedDict()  # key → (file's stat, PNG or failure)
 
-    def png(self, index: Index, source: str, page: int, start: int | None = None, end: int | None = None) -> bytes:
+    def png(self, index: Index, source: str, page: int, start: int | None = None, end: int | None = None,
+            readable: frozenset[str] | None = None) -> bytes:  # fmt: skip
         """Page ``page`` of the indexed file ``source`` as PNG bytes, the lines of ``start:end`` (offsets
-        into the document's text, as a highlight's) boxed."""
+        into the document's text, as a highlight's) boxed; only of the files ``readable`` (None: all) --
+        another is not there, alike."""
         fmt = format_of(source)
-        if fmt not in ("pdf", "image") or source not in index.sources:
+        if fmt not in ("pdf", "image") or source not in index.sources or (readable is not None and source not in readable):
             raise NoPage("not an indexed PDF or image file")
         lines = index.page_lines(source, page)
         if not lines:

@@ -18,11 +18,13 @@ from ..config import find_index_dir
 from ..errors import QAError
 from ..indexing.manifest import read_manifest
 from ..retrieval.rerank import reranker
-from .access import hosts_for, load_credentials
+from ..users import Users
+from .access import hosts_for
 from .chat import PAGE_CSS, build_app
 from .guard import Guard
 from .http_api import build_api
 from .indexer import DEFAULT_MAX_UPLOAD_MB, Indexer
+from .logins import Logins
 from .mcp_http import http_app as mcp_http_app
 
 __all__ = ["create_app", "serve"]
@@ -36,15 +38,16 @@ def create_app(
     corpus_dir: str | os.PathLike | None = None,
     uploads: bool = True,
     sync_on_start: bool = False,
-    credentials: dict[str, str] | None = None,
+    users: Users | None = None,
     max_pending: int | None = None,
     max_upload_mb: float | None = None,
     allowed_hosts: frozenset[str] | None = None,
 ):
     """The whole app as an ASGI application. ``corpus_dir`` (default: the folder the index was built
     from) receives uploads and is synced in the background; ``sync_on_start`` brings the index up to
-    date at once (the chat says so while it runs); ``allowed_hosts``: the host names it answers to (see
-    :func:`.access.hosts_for`)."""
+    date at once (the chat says so while it runs); ``users``: who must log in (none: no login; each
+    reads what the index's access rules grant their groups); ``allowed_hosts``: the host names it answers
+    to (see :func:`.access.hosts_for`)."""
     import gradio as gr
 
     # A bad $QA_RERANK, or the re-ranker's model missing or damaged: one line now, not at the first question.
@@ -87,7 +90,7 @@ def create_app(
         indexer.sync(str(corpus))
     return Guard(
         app,
-        credentials=credentials,
+        logins=Logins(users) if users else None,
         max_pending=max_pending,
         upload_folder=gr.utils.get_upload_folder(),
         max_upload_body=int(max_upload_mb * FILES_PER_UPLOAD * 1024 * 1024) + (1 << 20),  # + form overhead
@@ -110,11 +113,17 @@ def serve(
 
     if not 0 < port < 65536:
         raise ValueError(f"port must be between 1 and 65535, got {port}")
-    credentials = load_credentials(auth, auth_file)
+    users = Users.load(auth, auth_file)
     app = create_app(
-        index_dir, corpus_dir=corpus_dir, uploads=uploads, sync_on_start=sync_on_start, credentials=credentials,
+        index_dir, corpus_dir=corpus_dir, uploads=uploads, sync_on_start=sync_on_start, users=users,
         allowed_hosts=hosts_for(host),
     )  # fmt: skip
-    login = f", login required ({len(credentials)} user{'s' * (len(credentials) != 1)})" if credentials else ""
+    login = f", login required ({len(users)} user{'s' * (len(users) != 1)})" if users else ""
+    try:
+        rules = read_manifest(find_index_dir(index_dir).resolve()).rules
+    except QAError:
+        rules = None
+    if rules is not None:  # who reads what: said once, where the person starting it looks
+        login += f"; access rules from {rules.file}" + ("" if users else ": without logins, visitors read only what is granted to everyone")
     print(f"qa: web chat on http://{host}:{port}/, API on http://{host}:{port}/api (docs: /docs), MCP on /mcp{login}", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)

@@ -73,3 +73,18 @@ def test_passage_words_give_the_bm25_of_each_title_weight_and_are_reused():
     again = PassageWords(changed, words)
     assert again._words["Ferries to the islands carry bicycles."] is words._words["Ferries to the islands carry bicycles."]
     assert np.array_equal(again.bm25(2).scores("starter"), BM25.build([p.keyword_text(2) for p in changed]).scores("starter"))
+
+
+def test_statistics_among_some_passages_are_those_of_a_bm25_of_them_alone():
+    """A reader's search scores as if only what they may read were indexed: whether a word is in a
+    passage they may not read changes nothing they see."""
+    import numpy as np
+
+    # three words each: the mean passage length, which stays shared, is the same either way
+    docs = ["cat sat mat", "bluefin merger secret", "bluefin tuna swims", "dogs bark loudly", "cats dogs play",
+            "bluefin bluefin everywhere"]  # fmt: skip
+    rows = np.array([2, 3, 4])
+    among, alone = BM25.build(docs).among(rows), BM25.build([docs[i] for i in rows])
+    for query in ("bluefin dogs", "merger", "cat"):
+        assert np.allclose(among.scores(query)[rows], alone.scores(query), rtol=1e-5), query
+    assert among.idf(["bluefin", "merger"]) == alone.idf(["bluefin", "merger"])

@@ -216,7 +216,7 @@ def test_no_index_yet_is_an_error_result_not_a_crash(tmp_path):
 
 def test_mcp_over_http_needs_the_login(serving, corpus_index, tmp_path):
     logins = tmp_path / "logins"
-    logins.write_text("alice:correct horse battery\n")
+    qa.add_user(logins, "alice", "correct horse battery", [])
     with serving(corpus_index, "--no-uploads", "--auth-file", str(logins)) as url:
         # the same login as every other route: without it (or with a wrong one) the endpoint answers 401
         for auth in (None, ("alice", "wrong"), ("mallory", "correct horse battery")):

@@ -1,0 +1,143 @@
+"""Checking logins: HTTP Basic credentials against the users' argon2 hashes (:mod:`qa.users`), with failed
+attempts rate-limited per client and per user.
+
+A hash takes about 0.15 s and 64 MiB to check, so it is checked once: credentials that passed are
+remembered (by a keyed hash, never in the clear) and a browser's later requests, which repeat them, pass at
+once. At most :data:`CHECKS_AT_ONCE` hashes are checked at a time, on worker threads. After
+:data:`PER_CLIENT` failures from one address, or :data:`PER_USER` for one user name, within
+:data:`WINDOW` seconds, further attempts are refused with 429 and ``Retry-After`` without being checked
+-- credentials that passed before still pass, so a user whose name is being guessed is not locked out of
+a session already open. The login file is read again when it changes (``qa user add`` on a running
+server takes effect; a file made malformed meanwhile keeps the users it had, and says so on stderr).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+import sys
+import time
+from collections import OrderedDict, deque
+from pathlib import Path
+
+import anyio
+
+from ..errors import QAError
+from ..users import Users
+
+__all__ = ["CHECKS_AT_ONCE", "Logins", "PER_CLIENT", "PER_USER", "Throttle", "WINDOW"]
+
+WINDOW = 60.0  # seconds over which failed logins are counted
+PER_CLIENT = 10  # failed logins from one address per window
+PER_USER = 20  # failed logins for one user name per window (from anywhere)
+CHECKS_AT_ONCE = 2  # hashes checked at the same time (each takes 64 MiB)
+REMEMBERED = 4096  # credentials that passed, kept
+TRACKED = 10_000  # addresses and names whose failures are counted (the oldest forgotten first)
+RELOAD_EVERY = 1.0  # seconds between looks at the login file
+
+
+class Throttle:
+    """Failures per key within ``window`` seconds; :meth:`wait` says how long a key must wait."""
+
+    def __init__(self, limit: int, window: float = WINDOW, tracked: int = TRACKED) -> None:
+        if limit <= 0:
+            raise ValueError(f"limit must be > 0, got {limit}")
+        self.limit, self.window, self.tracked = limit, window, tracked
+        self._failed: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def wait(self, key: str, now: float | None = None) -> float:
+        """Seconds until ``key`` may try again (0: now)."""
+        times = self._recent(key, time.monotonic() if now is None else now)
+        return 0.0 if len(times) < self.limit else max(times[0] + self.window - (time.monotonic() if now is None else now), 0.001)
+
+    def failed(self, key: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        self._recent(key, now).append(now)
+        self._failed.move_to_end(key)
+        while len(self._failed) > self.tracked:
+            self._failed.popitem(last=False)
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        times = self._failed.setdefault(key, deque(maxlen=self.limit))
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        return times
+
+
+class Logins:
+    """Who a request's ``Authorization`` header logs in as (see the module docstring)."""
+
+    def __init__(self, users: Users, *, per_client: int = PER_CLIENT, per_user: int = PER_USER) -> None:
+        self.users = users
+        self.clients, self.names = Throttle(per_client), Throttle(per_user)
+        self._key = secrets.token_bytes(32)  # remembered credentials are kept as HMACs under it
+        self._passed: OrderedDict[bytes, str] = OrderedDict()
+        self._checking: anyio.Semaphore | None = None  # made in the server's event loop, on first use
+        self._looked, self._stamp = time.monotonic(), _stamp(users.file)
+
+    def __bool__(self) -> bool:
+        return bool(self.users)
+
+    def groups(self, name: str) -> frozenset[str]:
+        return self.users.groups(name) or frozenset()
+
+    async def check(self, header: bytes | None, client: str) -> tuple[str | None, float]:
+        """(the user, 0) for credentials that are right; (None, 0) for none or wrong ones; (None,
+        seconds to wait) when the client or the user name has failed too often lately."""
+        self._reload()
+        try:
+            scheme, _, token = (header or b"").partition(b" ")
+            if scheme.lower() != b"basic":
+                return None, 0.0
+            name, _, password = base64.b64decode(token, validate=True).decode("utf-8").partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None, 0.0
+        mac = hmac.new(self._key, f"{name}\0{password}".encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
+        if self._passed.get(mac) == name:
+            self._passed.move_to_end(mac)
+            return name, 0.0
+        known = self.users.groups(name) is not None
+        wait = max(self.clients.wait(client), self.names.wait(name) if known else 0.0)
+        if wait:
+            return None, wait
+        if self._checking is None:
+            self._checking = anyio.Semaphore(CHECKS_AT_ONCE)
+        async with self._checking:
+            ok = await anyio.to_thread.run_sync(self.users.verify, name, password)
+        if not ok:
+            self.clients.failed(client)
+            if known:  # names that do not exist are not tracked: guessing them fills no table
+                self.names.failed(name)
+            return None, 0.0
+        self._passed[mac] = name
+        while len(self._passed) > REMEMBERED:
+            self._passed.popitem(last=False)
+        return name, 0.0
+
+    def _reload(self) -> None:
+        """Read the login file again when it changed (looked at once a second at most)."""
+        file = self.users.file
+        if file is None or time.monotonic() - self._looked < RELOAD_EVERY:
+            return
+        self._looked = time.monotonic()
+        stamp = _stamp(file)
+        if stamp == self._stamp:
+            return
+        self._stamp = stamp
+        try:
+            fresh = self.users.reloaded()
+        except QAError as e:
+            print(f"qa: the login file changed but cannot be used, the users stay as they were: {e}", file=sys.stderr, flush=True)
+            return
+        self.users, self._passed = fresh, OrderedDict()  # changed passwords and removed users take effect
+
+
+def _stamp(file: Path | None) -> tuple[int, int] | None:
+    try:
+        st = file.stat() if file is not None else None
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size) if st else None

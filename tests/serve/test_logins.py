@@ -1,0 +1,93 @@
+"""Logins: checked against the hashes once, remembered, and failures rate-limited per client and per user."""
+
+from __future__ import annotations
+
+import base64
+
+import anyio
+import pytest
+
+from qa.serve.logins import Logins, Throttle
+from qa.users import Users, add_user
+
+
+def _basic(user: str, password: str) -> bytes:
+    return b"Basic " + base64.b64encode(f"{user}:{password}".encode())
+
+
+def test_the_throttle_counts_failures_in_a_sliding_window():
+    throttle = Throttle(3, window=60)
+    for t in (0, 1, 2):
+        assert throttle.wait("a", now=t) == 0
+        throttle.failed("a", now=t)
+    assert throttle.wait("a", now=3) == pytest.approx(57)
+    assert throttle.wait("b", now=3) == 0  # another key is not held back
+    assert throttle.wait("a", now=60.5) == 0  # the first failure has left the window
+
+
+def test_the_throttle_tracks_a_bounded_number_of_keys():
+    throttle = Throttle(1, tracked=100)
+    for n in range(1000):
+        throttle.failed(f"k{n}", now=0)
+    assert len(throttle._failed) == 100
+
+
+@pytest.fixture(scope="module")
+def users(tmp_path_factory):
+    logins = tmp_path_factory.mktemp("logins") / "logins"
+    add_user(logins, "alice", "right", ["hr"])
+    add_user(logins, "bob", "right", [])
+    return Users.load("", logins)
+
+
+def test_right_credentials_log_in_and_wrong_ones_do_not(users):
+    logins = Logins(users)
+
+    async def main():
+        assert await logins.check(_basic("alice", "right"), "1.2.3.4") == ("alice", 0.0)
+        assert await logins.check(_basic("alice", "wrong"), "1.2.3.4") == (None, 0.0)
+        assert await logins.check(_basic("nobody", "right"), "1.2.3.4") == (None, 0.0)
+        assert await logins.check(None, "1.2.3.4") == (None, 0.0)
+        assert await logins.check(b"Basic %%%", "1.2.3.4") == (None, 0.0)
+        assert logins.groups("alice") == {"hr"}
+
+    anyio.run(main)
+
+
+def test_failures_are_rate_limited_per_client_and_per_user(users):
+    logins = Logins(users, per_client=3, per_user=4)
+
+    async def main():
+        assert (await logins.check(_basic("alice", "right"), "10.0.0.1"))[0] == "alice"  # remembered from now on
+        for _ in range(3):
+            assert await logins.check(_basic("alice", "guess"), "10.0.0.2") == (None, 0.0)
+        user, wait = await logins.check(_basic("bob", "right"), "10.0.0.2")
+        assert user is None and 0 < wait <= 60  # this client is held back, even with a right password
+        assert await logins.check(_basic("nobody", "x"), "10.0.0.3") == (None, 0.0)  # unknown names: not tracked
+        assert await logins.check(_basic("alice", "guess"), "10.0.0.4") == (None, 0.0)  # alice's 4th failure
+        user, wait = await logins.check(_basic("alice", "another"), "10.0.0.5")
+        assert user is None and wait > 0  # alice's name is held back from anywhere
+        assert (await logins.check(_basic("bob", "right"), "10.0.0.5"))[0] == "bob"  # other names are not
+        # ... and a session already open (credentials that passed before) is not locked out
+        assert await logins.check(_basic("alice", "right"), "10.0.0.1") == ("alice", 0.0)
+
+    anyio.run(main)
+
+
+def test_the_login_file_is_read_again_when_it_changes(tmp_path, monkeypatch):
+    monkeypatch.setattr("qa.serve.logins.RELOAD_EVERY", 0.0)
+    file = tmp_path / "logins"
+    add_user(file, "alice", "old", [])
+    logins = Logins(Users.load("", file))
+
+    async def main():
+        assert (await logins.check(_basic("alice", "old"), "c"))[0] == "alice"
+        add_user(file, "alice", "new", ["hr"])
+        add_user(file, "bob", "pw", [])
+        assert (await logins.check(_basic("alice", "old"), "c"))[0] is None  # remembered logins are forgotten
+        assert (await logins.check(_basic("alice", "new"), "c"))[0] == "alice" and logins.groups("alice") == {"hr"}
+        assert (await logins.check(_basic("bob", "pw"), "c"))[0] == "bob"
+        file.write_text("alice:plain text\n")  # made malformed: the users stay as they were
+        assert (await logins.check(_basic("bob", "pw"), "c"))[0] == "bob"
+
+    anyio.run(main)
