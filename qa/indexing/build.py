@@ -220,7 +220,7 @@ def _sync(corpus_dir, index_dir, tune, embedder, progress, rebuild, dry_run, kin
                     corpus_dir, index_dir, len(old.files), old.passages,
                     tuple(Skip(k, v.reason, v.sha256) for k, v in old.skipped.items()), time.perf_counter() - began,
                     written=changed and not dry_run, full=False, formats=format_counts(old.files), duplicates=old.duplicates,
-                    warnings=old.warnings, tuning=old.tuning, access=summary(rules, readers),
+                    warnings=old.warnings, tuning=old.tuning, access=summary(rules, readers), rules_only=changed and not dry_run,
                 )  # fmt: skip
         previous = None
         if old is not None:

@@ -126,11 +126,9 @@ class Index:
 
     def dense(self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(positions, cosine similarities) of the ``k`` passages nearest ``vector``, best first: the
-        store's search, or an exact one over ``allowed``."""
-        if allowed is not None:
-            scores = self._store.vectors(allowed) @ vector
-            best = top_ids(scores, k)
-            return allowed[best], scores[best]
+        store's search, restricted to the positions ``allowed`` when given (its ``search_among``)."""
+        if allowed is not None:  # a store from outside qa may lack search_among: the protocol's (exact) then
+            return getattr(type(self._store), "search_among", VectorStore.search_among)(self._store, vector, k, allowed)
         scores, rows = self._store.search(vector, k)
         found = rows[0] >= 0
         return rows[0][found], scores[0][found]
@@ -145,7 +143,8 @@ class Index:
     def best_similarity(self, vector: np.ndarray, allowed: np.ndarray | None = None) -> float:
         """The best cosine similarity of any passage (of the positions ``allowed``, when given) to ``vector``."""
         if allowed is not None:
-            return float(self.similarity(vector, allowed).max()) if allowed.size else 0.0
+            scores = self.dense(vector, 1, allowed)[1]
+            return float(scores.max()) if scores.size else 0.0
         scores, rows = self._store.search(vector, 1)
         return float(scores[0][0]) if rows.size and rows[0][0] >= 0 else 0.0
 

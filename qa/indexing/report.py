@@ -51,6 +51,7 @@ class BuildReport:
     embedding: str = ""  # the model and precision: "all-MiniLM-L6-v2 at int8"
     stages: dict[str, float] = field(default_factory=dict)  # seconds per build stage (qa.timing.BUILD_STAGES)
     access: tuple[str, ...] = ()  # what the access rules grant (qa.indexing.access.summary); () without rules
+    rules_only: bool = False  # only the access rules changed: the manifest alone was written
 
     def to_dict(self) -> dict:
         """The report for machines (``qa index --json``)."""
@@ -73,12 +74,15 @@ class BuildReport:
             "embedding": self.embedding,
             "stages": self.stages,
             "access": list(self.access),
+            "rules_only": self.rules_only,
         }
 
     def summary(self) -> str:
         files = f"{self.files} file{'s' * (self.files != 1)}"
         if not self.written and not self.changes and not self.full and not self.embedded:
             line = f"Index is up to date: {files}, {self.passages} passages ({self.index_dir}; {self.seconds:.1f} s)"
+        elif self.rules_only:
+            line = f"Access rules changed: the manifest was written, nothing read or embedded again ({files}, {self.passages} passages)"
         elif not self.written:
             line = f"Dry run, nothing written. {files} → {self.passages} passages; would embed {self.embedded}"
         else:

@@ -127,6 +127,7 @@ def test_a_change_of_rules_is_a_sync_that_embeds_nothing(tmp_path):
     report = build_index(corpus, index_dir, embedder=embedder, tune=None)
     manifest = json.loads((index_dir / "manifest.json").read_text())
     assert report.written and report.embedded == 0 and embedder.calls == 0 and manifest["data"] == data
+    assert report.summary().startswith("Access rules changed: the manifest was written, nothing read or embedded again")
     assert manifest["readers"]["secret/bluefin.md"] == ["board"]
     assert qa.index_status(corpus, index_dir, "fake-bow") == "fresh"
     again = build_index(corpus, index_dir, embedder=embedder, tune=None)

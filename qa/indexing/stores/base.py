@@ -10,7 +10,7 @@ import numpy as np
 
 from ...passage import Passage
 
-__all__ = ["VectorStore", "top_ids"]
+__all__ = ["VectorStore", "exact_among", "top_ids"]
 
 
 class VectorStore(Protocol):
@@ -43,6 +43,12 @@ class VectorStore(Protocol):
         """(scores, rows), each of shape (len(queries), k'), best first; row -1 pads a short answer."""
         ...
 
+    def search_among(self, query: np.ndarray, k: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, scores) of the ``k`` of ``rows`` (ascending positions) nearest the vector ``query``, best
+        first: a search restricted to the passages a user may read. This default is exact (each of their
+        vectors compared); qa falls back on it for a store that lacks the method."""
+        return exact_among(self, query, k, rows)
+
     def vectors(self, rows: np.ndarray) -> np.ndarray:
         """The stored vectors of ``rows`` (approximate for quantised stores), (len(rows), dimension)."""
         ...
@@ -54,6 +60,14 @@ class VectorStore(Protocol):
     def prune(self) -> int:
         """Once the new index is in place: drop what no index uses any more (a shared store); how many."""
         ...
+
+
+def exact_among(store: VectorStore, query: np.ndarray, k: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:meth:`VectorStore.search_among` by comparing ``query`` with the stored vector of each of ``rows``."""
+    rows = np.asarray(rows, dtype=np.int64)
+    scores = store.vectors(rows) @ query
+    best = top_ids(scores, k)
+    return rows[best], scores[best]
 
 
 def top_ids(scores: np.ndarray, n: int) -> np.ndarray:

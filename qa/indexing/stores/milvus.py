@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import QAError
+from .base import exact_among
 
 __all__ = ["DEFAULT_COLLECTION", "MilvusStore", "milvus_settings"]
 
@@ -175,6 +176,10 @@ class MilvusStore:
             for n, (score, row) in enumerate(ranked):
                 scores[q, n], rows[q, n] = score, row
         return scores, rows
+
+    def search_among(self, query: np.ndarray, k: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exact: the vectors of ``rows``, fetched by id, each compared with ``query``."""
+        return exact_among(self, query, k, rows)
 
     def vectors(self, ids: np.ndarray) -> np.ndarray:
         wanted = [self.ids[int(i)] for i in np.asarray(ids).ravel()]
