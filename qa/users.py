@@ -84,10 +84,12 @@ class Users:
         from argon2.exceptions import InvalidHashError, VerificationError
 
         user = self.users.get(name)
+        if len(password) > MAX_PASSWORD:  # no password is this long: not worth 64 MiB to check
+            return False
         if user is None and self._decoy is None:
             self._decoy = hash_password(secrets.token_hex(16))
         try:
-            return _hasher().verify(user.hash if user else self._decoy, password[:MAX_PASSWORD]) and user is not None
+            return _hasher().verify(user.hash if user else self._decoy, password) and user is not None
         except (VerificationError, InvalidHashError):
             return False
 

@@ -20,6 +20,7 @@ def test_a_user_added_is_stored_as_a_hash_with_groups(tmp_path):
     assert users.groups("alice") == {"hr", "admins"} and users.groups("bob") is None
     assert users.verify("alice", "correct horse") and not users.verify("alice", "wrong")
     assert not users.verify("bob", "correct horse")
+    assert not users.verify("alice", "correct horse" + "x" * 2000)  # over the length limit: no check at all
 
 
 def test_adding_a_user_again_replaces_their_line_and_keeps_the_rest(tmp_path):
