@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from qa import QAError, Users, add_user, load_rules
+from qa.users import read_login_file
 
 __all__ = ["access_app", "user_app"]
 
@@ -43,8 +44,8 @@ def user_add(
     its argon2id hash, never the password."""
     path = _login_file(file)
     try:
-        if path.exists():
-            Users.load("", path)  # a malformed file is said now, before the password is asked for
+        if path.exists():  # a malformed file is said now, before the password is asked for (plain text: converted)
+            read_login_file(path, plain=True)
         password = typer.prompt(f"Password for {name}", hide_input=True, confirmation_prompt=True)
         replaced = add_user(path, name, password, [g.strip() for g in groups.split(",") if g.strip()])
     except (QAError, ValueError, OSError) as e:
@@ -70,8 +71,8 @@ def access_check(
     corpus: Annotated[Path, typer.Option("--corpus", help="The corpus folder whose rules to read.")] = Path("corpus"),
     file: AuthFile = None,
 ) -> None:
-    """Whether USER may read (and upload to) PATH by the corpus's access rules, and which rule says so.
-    Exits 1 when they may not read it."""
+    """Whether USER may read (and upload to) PATH by the corpus's access rules as the file is now (a
+    server enforces them once 'qa index' has read them), and which rule says so. Exits 1 when they may not read it."""
     try:
         users, rules = Users.load("", _login_file(file)), load_rules(corpus)
     except QAError as e:
@@ -83,6 +84,8 @@ def access_check(
     if Path(path).is_absolute() and Path(path).resolve().is_relative_to(corpus.resolve()):
         source = Path(path).resolve().relative_to(corpus.resolve()).as_posix()
     member = f"{user} (groups: {', '.join(sorted(groups)) or 'none'})"
+    if not (corpus / source).exists():
+        typer.echo(f"note: {corpus / source} does not exist; the rules are checked for that path anyway")
     if rules is None:
         typer.echo(f"{member} may read {source}: there are no access rules (no {corpus / '.qa-access.toml'}), so everyone reads everything")
         return

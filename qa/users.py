@@ -115,8 +115,9 @@ class Users:
         return cls(read_login_file(Path(auth_file)) if auth_file else (), Path(auth_file) if auth_file else None, extra)
 
 
-def read_login_file(path: Path) -> list[User]:
-    """The users of the login file ``path`` (QAError naming the line for anything malformed)."""
+def read_login_file(path: Path, plain: bool = False) -> list[User]:
+    """The users of the login file ``path`` (QAError naming the line for anything malformed; with
+    ``plain``, lines with a plain-text password are left out instead: ``qa user add`` converts them)."""
     try:
         if path.stat().st_size > MAX_FILE:
             raise QAError(f"the login file {path} is larger than {MAX_FILE >> 20} MB")
@@ -134,6 +135,8 @@ def read_login_file(path: Path) -> list[User]:
         if not NAME.fullmatch(name):
             raise QAError(f"{where}: a login must look like name:argon2 hash:groups (the name: letters, digits, . _ @ -)")
         if not _HASH.fullmatch(secret):
+            if plain:
+                continue
             raise QAError(
                 f"{where}: {name}'s password is in plain text, which qa no longer accepts; store a hash with "
                 f"'qa user add {name} --file {path}' (it asks for the password)"

@@ -38,10 +38,16 @@ def test_user_add_stores_a_hash_and_list_shows_groups(logins):
 def test_user_add_refuses_bad_names_and_plain_text_files(tmp_path, monkeypatch):
     bad = runner.invoke(app, ["user", "add", "no way", "--file", str(tmp_path / "f")], input="p\np\n")
     assert bad.exit_code == 1 and "user name must be letters" in bad.output
-    old = tmp_path / "old"
-    old.write_text("ann:secret\n")
-    refused = runner.invoke(app, ["user", "add", "bob", "--file", str(old)], input="p\np\n")
-    assert refused.exit_code == 1 and "plain text" in refused.output and old.read_text() == "ann:secret\n"
+    broken = tmp_path / "broken"
+    broken.write_text("not a login line\n")
+    refused = runner.invoke(app, ["user", "add", "bob", "--file", str(broken)], input="p\np\n")
+    assert refused.exit_code == 1 and "a login must look like" in refused.output and broken.read_text() == "not a login line\n"
+    old = tmp_path / "old"  # the old format, plain text: converted one user at a time, as the error says
+    old.write_text("ann:secret\nbob:hunter2\n")
+    assert "plain text" in runner.invoke(app, ["user", "list", "--file", str(old)]).output
+    for name in ("ann", "bob"):
+        assert runner.invoke(app, ["user", "add", name, "--file", str(old)], input="new\nnew\n").exit_code == 0
+    assert "secret" not in old.read_text() and Users.load("", old).verify("bob", "new")
     monkeypatch.delenv("QA_AUTH_FILE", raising=False)
     assert "--file or $QA_AUTH_FILE" in runner.invoke(app, ["user", "list"]).output
 
@@ -50,6 +56,8 @@ def test_access_check_says_which_rule_grants(logins, tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / ".qa-access.toml").write_text(RULES)
+    (corpus / "hr").mkdir()
+    (corpus / "hr" / "pay.md").write_text("# Pay\n\nPay.\n")
     alice = runner.invoke(app, ["access", "check", "alice", "hr/pay.md", "--corpus", str(corpus)])
     assert alice.exit_code == 0
     assert alice.output.splitlines() == ["alice (groups: hr, staff) may read hr/pay.md: rule 2 (hr/) grants hr",
@@ -58,6 +66,8 @@ def test_access_check_says_which_rule_grants(logins, tmp_path):
     assert bob.exit_code == 1 and "bob (groups: sales) may not read hr/pay.md" in bob.output
     public = runner.invoke(app, ["access", "check", "bob", str(corpus / "public" / "a.md"), "--corpus", str(corpus)])
     assert public.exit_code == 0 and "may read public/a.md: rule 1 (public/) grants everyone" in public.output
+    missing = runner.invoke(app, ["access", "check", "alice", "hr/missing.md", "--corpus", str(corpus)])
+    assert missing.output.startswith(f"note: {corpus / 'hr' / 'missing.md'} does not exist; the rules are checked for that path anyway")
     nobody = runner.invoke(app, ["access", "check", "carol", "hr/pay.md", "--corpus", str(corpus)])
     assert nobody.exit_code == 1 and "no user 'carol'" in nobody.output
 

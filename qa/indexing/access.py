@@ -2,13 +2,16 @@
 
     # corpus/.qa-access.toml (or the file $QA_ACCESS_FILE names)
     [[rule]]
-    path = "public/"            # .gitignore patterns, relative to the corpus folder
+    path = "public/"            # .gitignore patterns, from the corpus folder: public/ there, not a/public/
     read = ["*"]                # "*": everyone, logged in or not
     [[rule]]
     path = "hr/"
     read = ["hr", "admins"]
     write = ["hr"]              # may upload into hr/
 
+A rule's path is a .gitignore pattern anchored at the corpus folder: ``hr/`` is the corpus's hr folder
+(not ``a/hr/``), ``*.pdf`` its PDFs at the top, ``**/*.pdf`` every PDF. (Unanchored, as .gitignore reads
+them, ``public/`` would grant every folder of that name, ``hr/public/`` too.)
 A file's readers are the groups of every rule whose path matches it: rules add up, none takes away. With
 a rules file, what no rule grants nobody reads (the CLI, run by whoever owns the files, aside); without
 one, everyone reads everything, as before. The rules and each file's readers go into the manifest, so a
@@ -41,7 +44,7 @@ _KEYS = frozenset({"path", "read", "write"})
 
 @dataclass(frozen=True)
 class Rule:
-    path: str  # a .gitignore pattern: "hr/" (a folder), "*.pdf", "reports/2024-*.md"
+    path: str  # a .gitignore pattern, anchored at the corpus: "hr/" (a folder), "**/*.pdf", "reports/2024-*.md"
     read: tuple[str, ...] = ()
     write: tuple[str, ...] = ()
 
@@ -68,8 +71,19 @@ class Rules:
         """The rules (numbered from 1) whose path matches ``source``."""
         return [(n, r) for n, r in enumerate(self.rules, 1) if r.matches(source)]
 
-    def readers(self, source: str) -> tuple[str, ...]:
-        return tuple(sorted({g for _, r in self.granting(source) for g in r.read}))
+    def readers(self, source: str, corpus: str | os.PathLike | None = None) -> tuple[str, ...]:
+        """The groups that may read ``source``; for a link in the ``corpus`` folder, those that may read
+        both it and the file it leads to (a link in public/ to a file in hr/ opens nothing)."""
+        own = tuple(sorted({g for _, r in self.granting(source) for g in r.read}))
+        path = Path(corpus) / source if corpus is not None else None
+        if path is None or not path.is_symlink():
+            return own
+        try:
+            target = path.resolve().relative_to(Path(corpus).resolve()).as_posix()
+        except ValueError:  # leads outside: the corpus reader skips it anyway
+            return ()
+        theirs = self.readers(target)
+        return theirs if EVERYONE in own else own if EVERYONE in theirs else tuple(sorted(set(own) & set(theirs)))
 
     def writers(self, source: str) -> tuple[str, ...]:
         return tuple(sorted({g for _, r in self.granting(source) for g in r.write}))
@@ -97,12 +111,16 @@ def rules_path(corpus_dir: str | os.PathLike) -> Path:
     return Path(named) if named else Path(corpus_dir) / ACCESS_FILE
 
 
-def load_rules(corpus_dir: str | os.PathLike) -> Rules | None:
+def load_rules(corpus_dir: str | os.PathLike, previous: Rules | None = None) -> Rules | None:
     """The access rules of ``corpus_dir`` (None: no rules file, everyone reads everything); QAError, one
-    line naming the file and the rule, when it cannot be read or a rule is malformed."""
+    line naming the file and the rule, when it cannot be read or a rule is malformed. ``previous``: the
+    rules an index was built with -- their file is read when ``$QA_ACCESS_FILE`` is not set and the corpus
+    has none (a server syncing the index it serves keeps the rules it was indexed with, wherever they are)."""
     path = rules_path(corpus_dir)
     if not path.exists() and not os.environ.get("QA_ACCESS_FILE", "").strip():
-        return None
+        if previous is None or not previous.file or not Path(previous.file).is_file():
+            return None
+        path = Path(previous.file)
     try:
         if path.stat().st_size > MAX_RULES_BYTES:
             raise QAError(f"{path}: the access rules file is larger than {MAX_RULES_BYTES >> 20} MB")
@@ -166,13 +184,14 @@ def readable(readers: dict[str, Collection[str]], rules: Rules | None, groups: C
     return frozenset(source for source, granted in readers.items() if _member(granted, groups))
 
 
-def file_readers(rules: Rules | None, files: Iterable[str]) -> dict[str, tuple[str, ...]]:
-    """Each of ``files`` with the groups that may read it (nothing without rules)."""
-    return {source: rules.readers(source) for source in files} if rules is not None else {}
+def file_readers(rules: Rules | None, files: Iterable[str], corpus: str | os.PathLike | None = None) -> dict[str, tuple[str, ...]]:
+    """Each of ``files`` (of the ``corpus`` folder) with the groups that may read it (nothing without rules)."""
+    return {source: rules.readers(source, corpus) for source in files} if rules is not None else {}
 
 
-def summary(rules: Rules | None, readers: dict[str, Collection[str]]) -> tuple[str, ...]:
-    """What the rules grant, for ``qa index``: how many files each group reads, and the files no rule grants."""
+def summary(rules: Rules | None, readers: dict[str, Collection[str]], before: dict[str, Collection[str]] | None = None) -> tuple[str, ...]:
+    """What the rules grant, for ``qa index``: how many files each group reads, the files no rule grants,
+    and (given the readers ``before``) the files whose readers changed."""
     if rules is None:
         return ()
     counts: dict[str, int] = {}
@@ -185,6 +204,10 @@ def summary(rules: Rules | None, readers: dict[str, Collection[str]]) -> tuple[s
     if nobody:
         more = f" and {len(nobody) - 10} more" if len(nobody) > 10 else ""
         lines.append(f"  no rule grants {len(nobody)} file{'s' * (len(nobody) != 1)} (only the CLI reads them): {', '.join(nobody[:10])}{more}")
+    moved = sorted(s for s, granted in readers.items() if before is not None and tuple(granted) != tuple(before.get(s, ())))
+    if moved:
+        more = f" and {len(moved) - 10} more" if len(moved) > 10 else ""
+        lines.append(f"  readers changed for {len(moved)} file{'s' * (len(moved) != 1)}: {', '.join(moved[:10])}{more}")
     return tuple(lines)
 
 
@@ -196,5 +219,6 @@ def _spec(pattern: str) -> pathspec.PathSpec:
     if spec is None:
         if len(_SPECS) > MAX_RULES:
             _SPECS.clear()
-        spec = _SPECS[pattern] = pathspec.GitIgnoreSpec.from_lines([pattern])
+        anchored = pattern if pattern.startswith(("/", "**")) else "/" + pattern  # see the module docstring
+        spec = _SPECS[pattern] = pathspec.GitIgnoreSpec.from_lines([anchored])
     return spec

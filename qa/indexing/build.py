@@ -76,7 +76,7 @@ def memory_index(
     corpus_dir = Path(corpus_dir)
     cap, rules = max_file_bytes(), load_rules(corpus_dir)
     read = collect(corpus_dir, embedder, None, previous, scan(corpus_dir, cap, hashes=False), cap, page_progress() if progress else None,
-                   readers=rules.readers if rules else None)  # fmt: skip
+                   readers=partial(rules.readers, corpus=corpus_dir) if rules else None)  # fmt: skip
     return _index(corpus_dir, read, embedder, progress, previous, kind, tune, rules=rules)[0]
 
 
@@ -88,7 +88,7 @@ def _index(corpus_dir: Path, read: Collected, embedder, progress, previous, kind
         qa_version=__version__, faiss_version=faiss.__version__, corpus=str(corpus_dir.resolve()),
         files=read.files, skipped={s.source: SkippedFile(s.reason, s.sha256) for s in read.skipped},
         duplicates=read.duplicates, warnings=read.warnings, rules=rules,
-        readers=file_readers(rules, [*read.files, *(s.source for s in read.skipped)]),
+        readers=file_readers(rules, [*read.files, *(s.source for s in read.skipped)], corpus_dir),
     )  # fmt: skip
     # a sync (which has a tuning) prepares none: whether it measures again is known once it has embedded
     (index, embedded), tuner = _assembled(
@@ -206,12 +206,16 @@ def _sync(corpus_dir, index_dir, tune, embedder, progress, rebuild, dry_run, kin
     embedder = embedder or Embedder()
     with index_lock(index_dir):
         old, repairs = (None, []) if rebuild else _previous_manifest(index_dir, embedder)
-        rules = load_rules(corpus_dir)  # a malformed rules file stops the build: never index with the wrong access
+        # a malformed rules file stops the build, and so does one gone: never index with the wrong access
+        rules = load_rules(corpus_dir, old.rules if old else None)
+        if rules is None and old is not None and old.rules is not None:
+            raise QAError(f"the index has access rules from {old.rules.file}, which is gone: restore it or point QA_ACCESS_FILE at it "
+                          "('qa index --rebuild' indexes without rules: everyone reads everything)")  # fmt: skip
         scanned = scan(corpus_dir, cap, hashes=old is not None)
         # Nothing changed, and the data is intact (damage is repaired below, by reading and embedding again);
         # new access rules are written into the manifest alone, unless they part files indexed once as copies
         if old is not None and scanned.fingerprint() == old.fingerprint() and not damaged(index_dir, old):
-            readers = file_readers(rules, old.fingerprint())
+            readers = file_readers(rules, old.fingerprint(), corpus_dir)
             changed = (rules, readers) != (old.rules, old.readers)
             if not changed or all(readers[c] == readers[p] for c, p in old.duplicates.items()):
                 if changed and not dry_run:
@@ -220,7 +224,7 @@ def _sync(corpus_dir, index_dir, tune, embedder, progress, rebuild, dry_run, kin
                     corpus_dir, index_dir, len(old.files), old.passages,
                     tuple(Skip(k, v.reason, v.sha256) for k, v in old.skipped.items()), time.perf_counter() - began,
                     written=changed and not dry_run, full=False, formats=format_counts(old.files), duplicates=old.duplicates,
-                    warnings=old.warnings, tuning=old.tuning, access=summary(rules, readers), rules_only=changed and not dry_run,
+                    warnings=old.warnings, tuning=old.tuning, access=summary(rules, readers, old.readers), rules_only=changed,
                 )  # fmt: skip
         previous = None
         if old is not None:
@@ -236,12 +240,12 @@ def _sync(corpus_dir, index_dir, tune, embedder, progress, rebuild, dry_run, kin
                 repairs = [f"{e.what}: the PDF, DOCX and HTML files read again"]
         before = previous.passages if previous else []
         read = collect(corpus_dir, embedder, old, previous, scanned, cap, page_progress() if progress else None,
-                       readers=rules.readers if rules else None)  # fmt: skip
+                       readers=partial(rules.readers, corpus=corpus_dir) if rules else None)  # fmt: skip
         report = partial(
             BuildReport, corpus_dir, index_dir, len(read.files), skipped=tuple(read.skipped), full=old is None,
             formats=read.formats(), duplicates=read.duplicates, warnings=read.warnings, repairs=tuple(repairs),
             embedding=f"{embedder.model_id.rsplit('/', 1)[-1]} at {embedder.precision}",
-            access=summary(rules, file_readers(rules, [*read.files, *(s.source for s in read.skipped)])),
+            access=summary(rules, file_readers(rules, [*read.files, *(s.source for s in read.skipped)], corpus_dir)),
         )  # fmt: skip
         if dry_run:
             passages = read.all_passages()
@@ -291,5 +295,5 @@ def index_status(corpus_dir: str | Path, index_dir: str | Path, model: str | Non
     if changed:
         more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
         return f"stale: {', '.join(changed[:3])}{more} changed"
-    rules = load_rules(corpus_dir) if corpus_dir.is_dir() else manifest.rules
-    return "fresh" if (rules, file_readers(rules, indexed)) == (manifest.rules, manifest.readers) else "stale: the access rules changed"
+    rules = load_rules(corpus_dir, manifest.rules) if corpus_dir.is_dir() else manifest.rules
+    return "fresh" if (rules, file_readers(rules, indexed, corpus_dir)) == (manifest.rules, manifest.readers) else "stale: the access rules changed"

@@ -51,7 +51,7 @@ class BuildReport:
     embedding: str = ""  # the model and precision: "all-MiniLM-L6-v2 at int8"
     stages: dict[str, float] = field(default_factory=dict)  # seconds per build stage (qa.timing.BUILD_STAGES)
     access: tuple[str, ...] = ()  # what the access rules grant (qa.indexing.access.summary); () without rules
-    rules_only: bool = False  # only the access rules changed: the manifest alone was written
+    rules_only: bool = False  # only the access rules changed: the manifest alone was (or, in a dry run, would be) written
 
     def to_dict(self) -> dict:
         """The report for machines (``qa index --json``)."""
@@ -79,10 +79,11 @@ class BuildReport:
 
     def summary(self) -> str:
         files = f"{self.files} file{'s' * (self.files != 1)}"
-        if not self.written and not self.changes and not self.full and not self.embedded:
+        if self.rules_only:
+            done = "the manifest was written" if self.written else "dry run: only the manifest would be written"
+            line = f"Access rules changed: {done}, nothing read or embedded again ({files}, {self.passages} passages)"
+        elif not self.written and not self.changes and not self.full and not self.embedded:
             line = f"Index is up to date: {files}, {self.passages} passages ({self.index_dir}; {self.seconds:.1f} s)"
-        elif self.rules_only:
-            line = f"Access rules changed: the manifest was written, nothing read or embedded again ({files}, {self.passages} passages)"
         elif not self.written:
             line = f"Dry run, nothing written. {files} → {self.passages} passages; would embed {self.embedded}"
         else:

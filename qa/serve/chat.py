@@ -142,7 +142,8 @@ def build_app(
         if state and state.message:
             # the build's message names files and counts them all: with access rules, only that it runs
             private = current is not None and current.index.rules is not None
-            message = ("Indexing… answers use the current index until it is done." if state.busy else "") if private else state.message
+            message = state.message if not private else "Indexing… answers use the current index until it is done." if state.busy else (
+                "Indexing failed; the server's log says why." if state.error else "")  # fmt: skip
             line += f"  \n{'⏳ ' if state.busy else ''}{escape(message)}" if message else ""
         return line
 
@@ -174,7 +175,8 @@ def build_app(
             rules = current.index.rules if current is not None else load_rules(indexer.corpus_dir)
         except QAError as e:
             return f"Sorry, documents cannot be added now: {escape(str(e))}", None
-        target = UPLOADS if rules is None else rules.upload_folder(groups_from(request.headers))
+        groups = groups_from(request.headers)
+        target = UPLOADS if rules is None else rules.upload_folder(groups)
         if target is None:
             return "Sorry: the access rules let none of your groups add documents.", None
         # gradio hands over the files it received into its upload folder; anything else is refused
@@ -182,7 +184,9 @@ def build_app(
         folder = gr.utils.get_upload_folder()
         foreign = [f for f in files if not received(f, folder)]
         files = [f for f in files if f not in foreign]
-        saved, refused = indexer.save_uploads(files, int(max_upload_mb * 1024 * 1024), target)
+        # a folder one may write but not read: no message may tell what is in it
+        may_read = None if rules is None else (lambda source: bool({"*", *groups} & set(rules.readers(source, indexer.corpus_dir))))
+        saved, refused = indexer.save_uploads(files, int(max_upload_mb * 1024 * 1024), target, may_read)
         refused += [f"{safe_name(Path(str(f)).name)}: refused, it was not uploaded to this page" for f in foreign]
         if saved:
             indexer.sync(", ".join(saved))

@@ -114,13 +114,13 @@ class Guard:
             scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k.lower() != b"x-forwarded-host"]}
         # who is asking: only this says so (a client's own x-qa-user or x-qa-groups goes nowhere)
         headers = [(k, v) for k, v in scope["headers"] if k.lower() not in _ASKER]
-        if self.logins:
+        if self.logins is not None:  # once there are logins, always: a login file emptied lets no one in
             user, wait = await self.logins.check(_header(scope, b"authorization"), (scope.get("client") or ("",))[0])
             if user is None:
                 if scope["type"] == "websocket":
                     return await send({"type": "websocket.close", "code": 1008})
                 if wait:
-                    body = f'{{"detail":"too many failed logins: try again in {wait:.0f} s"}}'.encode()
+                    body = f'{{"detail":"too many login attempts: try again in {max(1, round(wait))} s"}}'.encode()
                     return await _respond(send, 429, body, [(b"retry-after", str(max(1, round(wait))).encode())])
                 return await _respond(send, 401, b'{"detail":"login required"}', [(b"www-authenticate", b'Basic realm="qa"')])
             groups = ",".join(sorted(self.logins.groups(user)))

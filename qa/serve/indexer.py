@@ -12,9 +12,11 @@ import filecmp
 import os
 import re
 import shutil
+import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,10 +44,11 @@ def safe_name(name: str) -> str:
     return stem or "upload"
 
 
-def _claim(tmp: Path, folder: Path, name: str) -> tuple[str, bool]:
+def _claim(tmp: Path, folder: Path, name: str, compare: bool = True) -> tuple[str, bool]:
     """Give ``tmp`` the first free name of ``name``, ``name (2)``, ``name (3)``… in ``folder``, taken
     atomically (a hard link fails on an existing name, so two uploads at once cannot both take it).
-    Returns (the name, True when a file of that name had the same content and nothing was added)."""
+    Returns (the name, True when a file of that name had the same content and nothing was added; never
+    without ``compare``)."""
     stem, suffix = Path(name).stem, Path(name).suffix
     for n in range(1, 10_000):
         candidate = name if n == 1 else f"{stem} ({n}){suffix}"
@@ -53,7 +56,7 @@ def _claim(tmp: Path, folder: Path, name: str) -> tuple[str, bool]:
             os.link(tmp, folder / candidate)
             return candidate, False
         except FileExistsError:
-            if filecmp.cmp(tmp, folder / candidate, shallow=False):
+            if compare and filecmp.cmp(tmp, folder / candidate, shallow=False):
                 return candidate, True
     raise OSError(f"too many files named {name}")
 
@@ -79,11 +82,14 @@ class Indexer:
     def status(self) -> Status:
         return self._status
 
-    def save_uploads(self, paths: list[str | Path], max_bytes: int, folder: str = UPLOADS) -> tuple[list[str], list[str]]:
+    def save_uploads(self, paths: list[str | Path], max_bytes: int, folder: str = UPLOADS,
+                     readable: Callable[[str], bool] | None = None) -> tuple[list[str], list[str]]:  # fmt: skip
         """Copy uploaded files into ``folder`` of the corpus (``uploads/``; where the access rules let the
         uploader write). Returns (saved sources, messages about the files not saved, or saved under another
         name). A file never replaces another: a second ``a.txt`` is saved as ``a (2).txt``, and one with
-        the same content as the first is not saved again."""
+        the same content as the first is not saved again. Where the uploader may write but not read
+        (``readable``: whether they may read a path), every file gets a name of its own (``a-1f2e3d4c.txt``)
+        and nothing is compared: no message may tell what is there."""
         saved, notes = [], []
         target = self.corpus_dir / folder
         if not target.resolve().is_relative_to(self.corpus_dir.resolve()):
@@ -94,6 +100,9 @@ class Indexer:
             if Path(name).suffix.lower() not in FORMATS:
                 notes.append(f"{name}: not a supported file type ({', '.join(sorted(FORMATS))})")
                 continue
+            blind = readable is not None and not readable(f"{shown}{name}")
+            if blind:
+                name = f"{Path(name).stem}-{uuid.uuid4().hex[:8]}{Path(name).suffix}"
             tmp = target / f".{name}.{uuid.uuid4().hex[:8]}.part"
             try:
                 size = path.stat().st_size
@@ -102,7 +111,7 @@ class Indexer:
                     continue
                 target.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, tmp)  # a half-copied file is never indexed: it has a hidden name
-                kept, same = _claim(tmp, target, name)
+                kept, same = _claim(tmp, target, name, compare=not blind)
             except OSError as e:
                 notes.append(f"{name}: could not be saved ({e.strerror or e})")
                 continue
@@ -145,6 +154,7 @@ class Indexer:
                 message, error = _describe(built), None
             except (QAError, OSError, ValueError) as e:
                 message, error = f"Indexing failed: {e}", str(e)
+                print(f"qa: {message}", file=sys.stderr, flush=True)  # for whoever runs the server
             with self._lock:
                 if not self._again:
                     self._status = Status(False, message, error)

@@ -3,12 +3,16 @@ attempts rate-limited per client and per user.
 
 A hash takes about 0.15 s and 64 MiB to check, so it is checked once: credentials that passed are
 remembered (by a keyed hash, never in the clear) and a browser's later requests, which repeat them, pass at
-once. At most :data:`CHECKS_AT_ONCE` hashes are checked at a time, on worker threads. After
-:data:`PER_CLIENT` failures from one address, or :data:`PER_USER` for one user name, within
-:data:`WINDOW` seconds, further attempts are refused with 429 and ``Retry-After`` without being checked
--- credentials that passed before still pass, so a user whose name is being guessed is not locked out of
-a session already open. The login file is read again when it changes (``qa user add`` on a running
-server takes effect; a file made malformed meanwhile keeps the users it had, and says so on stderr).
+once. At most :data:`CHECKS_AT_ONCE` hashes are checked at a time, on worker threads, and at most
+:data:`WAITING` wait for it (429 beyond). After :data:`PER_CLIENT` failures from one address, or
+:data:`PER_USER` for one user name (known or not: a refusal must not tell which names exist), within
+:data:`WINDOW` seconds, further attempts are refused with 429 and ``Retry-After`` without being checked.
+An attempt counts as failed from the moment it is let through until its check passes, so attempts sent
+all at once are counted as they arrive, not after their checks. Credentials that passed before still
+pass, so a user whose name is being guessed is not locked out of a session already open. The login file
+is read again when it changes (``qa user add`` on a running server takes effect; a file made malformed
+or unreadable meanwhile keeps the users it had, and says so on stderr; one emptied leaves no one able
+to log in, never the server open).
 """
 
 from __future__ import annotations
@@ -28,12 +32,13 @@ import anyio
 from ..errors import QAError
 from ..users import Users
 
-__all__ = ["CHECKS_AT_ONCE", "Logins", "PER_CLIENT", "PER_USER", "Throttle", "WINDOW"]
+__all__ = ["CHECKS_AT_ONCE", "Logins", "PER_CLIENT", "PER_USER", "Throttle", "WAITING", "WINDOW"]
 
 WINDOW = 60.0  # seconds over which failed logins are counted
 PER_CLIENT = 10  # failed logins from one address per window
 PER_USER = 20  # failed logins for one user name per window (from anywhere)
 CHECKS_AT_ONCE = 2  # hashes checked at the same time (each takes 64 MiB)
+WAITING = 32  # logins waiting for a check, all clients together (429 beyond)
 REMEMBERED = 4096  # credentials that passed, kept
 TRACKED = 10_000  # addresses and names whose failures are counted (the oldest forgotten first)
 RELOAD_EVERY = 1.0  # seconds between looks at the login file
@@ -53,12 +58,20 @@ class Throttle:
         times = self._recent(key, time.monotonic() if now is None else now)
         return 0.0 if len(times) < self.limit else max(times[0] + self.window - (time.monotonic() if now is None else now), 0.001)
 
-    def failed(self, key: str, now: float | None = None) -> None:
+    def failed(self, key: str, now: float | None = None) -> float:
+        """Count a failure of ``key`` (at ``now``, which it returns for :meth:`forgive`)."""
         now = time.monotonic() if now is None else now
         self._recent(key, now).append(now)
         self._failed.move_to_end(key)
         while len(self._failed) > self.tracked:
             self._failed.popitem(last=False)
+        return now
+
+    def forgive(self, key: str, when: float) -> None:
+        """Take back the failure counted at ``when`` (the attempt passed after all)."""
+        times = self._failed.get(key)
+        if times is not None and when in times:
+            times.remove(when)
 
     def _recent(self, key: str, now: float) -> deque[float]:
         times = self._failed.setdefault(key, deque(maxlen=self.limit))
@@ -76,10 +89,8 @@ class Logins:
         self._key = secrets.token_bytes(32)  # remembered credentials are kept as HMACs under it
         self._passed: OrderedDict[bytes, str] = OrderedDict()
         self._checking: anyio.Semaphore | None = None  # made in the server's event loop, on first use
+        self._waiting = 0  # logins let through and not yet checked (the event loop is one thread: no lock)
         self._looked, self._stamp = time.monotonic(), _stamp(users.file)
-
-    def __bool__(self) -> bool:
-        return bool(self.users)
 
     def groups(self, name: str) -> frozenset[str]:
         return self.users.groups(name) or frozenset()
@@ -99,19 +110,23 @@ class Logins:
         if self._passed.get(mac) == name:
             self._passed.move_to_end(mac)
             return name, 0.0
-        known = self.users.groups(name) is not None
-        wait = max(self.clients.wait(client), self.names.wait(name) if known else 0.0)
-        if wait:
-            return None, wait
+        wait = max(self.clients.wait(client), self.names.wait(name))
+        if wait or self._waiting >= WAITING:
+            return None, wait or 1.0
+        # counted as failed until it passes: attempts sent all at once meet the limit as they arrive
+        counted = self.clients.failed(client), self.names.failed(name)
         if self._checking is None:
             self._checking = anyio.Semaphore(CHECKS_AT_ONCE)
-        async with self._checking:
-            ok = await anyio.to_thread.run_sync(self.users.verify, name, password)
+        self._waiting += 1
+        try:
+            async with self._checking:
+                ok = await anyio.to_thread.run_sync(self.users.verify, name, password)
+        finally:
+            self._waiting -= 1
         if not ok:
-            self.clients.failed(client)
-            if known:  # names that do not exist are not tracked: guessing them fills no table
-                self.names.failed(name)
             return None, 0.0
+        self.clients.forgive(client, counted[0])
+        self.names.forgive(name, counted[1])
         self._passed[mac] = name
         while len(self._passed) > REMEMBERED:
             self._passed.popitem(last=False)

@@ -114,6 +114,8 @@ def serve(
     if not 0 < port < 65536:
         raise ValueError(f"port must be between 1 and 65535, got {port}")
     users = Users.load(auth, auth_file)
+    if users.file is not None and not users:  # a login file that lets no one in is a mistake, not "no login"
+        raise QAError(f"the login file {users.file} has no users: add one with 'qa user add NAME --file {users.file}'")
     app = create_app(
         index_dir, corpus_dir=corpus_dir, uploads=uploads, sync_on_start=sync_on_start, users=users,
         allowed_hosts=hosts_for(host),
@@ -125,5 +127,11 @@ def serve(
         rules = None
     if rules is not None:  # who reads what: said once, where the person starting it looks
         login += f"; access rules from {rules.file}" + ("" if users else ": without logins, visitors read only what is granted to everyone")
+    elif users:
+        login += "; no access rules: every user reads every document"
     print(f"qa: web chat on http://{host}:{port}/, API on http://{host}:{port}/api (docs: /docs), MCP on /mcp{login}", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
+    # X-Forwarded-For is believed only from the proxies $QA_FORWARDED_ALLOW_IPS names (uvicorn's default
+    # believes 127.0.0.1: any local process could pass for any address and dodge the login throttle)
+    proxies = os.environ.get("QA_FORWARDED_ALLOW_IPS", "").strip()
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5,
+                proxy_headers=bool(proxies), forwarded_allow_ips=proxies or None)  # fmt: skip

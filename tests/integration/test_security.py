@@ -7,6 +7,8 @@ import http.client
 import json
 import math
 import socket
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 import uuid
@@ -15,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from qa.build import build_index
-from qa.users import add_user
 from qa.serve.chat import escape
 from qa.serve.indexer import Indexer, safe_name
 from qa.serve.payload import forbidden
+from qa.users import add_user
 
 
 def _status(
@@ -74,6 +76,22 @@ def test_an_upload_never_replaces_a_document(tmp_path):
     assert (corpus / "uploads" / "hello.txt").read_text() == "Hello\n\nThe first hello.\n"
     assert (corpus / "uploads" / "hello (2).txt").read_text().startswith("Hello\n\nThe second")
     assert sorted(p.name for p in (corpus / "uploads").iterdir()) == ["hello (2).txt", "hello.txt"]  # no temporaries
+
+
+def test_an_upload_to_a_folder_one_may_not_read_tells_nothing_of_it(tmp_path):
+    """Write but not read (a drop box): no "already uploaded", no "(2)": every file gets a name of its own."""
+    corpus, incoming = tmp_path / "corpus", tmp_path / "in"
+    (corpus / "drop").mkdir(parents=True)
+    incoming.mkdir()
+    (corpus / "drop" / "secret.md").write_text("Secret\n\nThe guess is right.\n")
+    (incoming / "secret.md").write_text("Secret\n\nThe guess is right.\n")
+    indexer = Indexer(corpus, tmp_path / "idx")
+    saved, notes = indexer.save_uploads([incoming / "secret.md"], 1000, "drop", readable=lambda source: False)
+    assert notes == [] and len(saved) == 1 and saved[0].startswith("drop/secret-") and saved[0].endswith(".md")
+    again, notes = indexer.save_uploads([incoming / "secret.md"], 1000, "drop", readable=lambda source: False)
+    assert notes == [] and again != saved and (corpus / again[0]).is_file()
+    seen, notes = indexer.save_uploads([incoming / "secret.md"], 1000, "drop", readable=lambda source: True)
+    assert seen == [] and notes == ["secret.md: already uploaded, with the same content, as drop/secret.md"]
 
 
 def test_event_payloads_may_name_only_files_in_the_upload_folder(gradio, tmp_path):
@@ -519,3 +537,33 @@ def test_a_body_too_slow_or_too_many_fields_does_not_hold_the_server(serving, co
         answer = slow.recv(4096)  # the dribbling client is answered 408 once its time is up
         assert answer.startswith(b"HTTP/1.1 408") and time.monotonic() - began < guard.BODY_SECONDS + 5
         slow.close()
+
+
+@pytest.mark.slow
+def test_failed_logins_are_rate_limited_whatever_address_they_claim(serving, corpus_index, tmp_path):
+    """Ten wrong passwords from one address, each claiming another (X-Forwarded-For): the eleventh
+    attempt is 429 with Retry-After, the right password included; uvicorn believes no forwarded address
+    unless QA_FORWARDED_ALLOW_IPS names the proxy."""
+    logins = tmp_path / "logins"
+    add_user(logins, "ann", "correct horse", [])
+    add_user(logins, "ben", "battery staple", [])
+    with serving(corpus_index, "--no-uploads", "--auth-file", str(logins)) as url:
+        assert _status(url + "/api/health", user="ann", password="correct horse") == 200  # a session already open
+        for n in range(10):
+            forwarded = {"X-Forwarded-For": f"203.0.113.{n}"}
+            assert _status(url + "/api/health", user="ann", password=f"guess {n}", headers=forwarded) == 401
+        request = urllib.request.Request(url + "/api/health", headers={"Authorization": "Basic " + base64.b64encode(b"ben:battery staple").decode()})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=60)
+        assert refused.value.code == 429 and int(refused.value.headers["Retry-After"]) > 0
+        assert json.loads(refused.value.read())["detail"].startswith("too many login attempts: try again in ")
+        assert _status(url + "/api/health", user="ann", password="correct horse") == 200  # ... stays open
+
+
+def test_a_login_file_with_no_users_is_not_a_server_without_login(tmp_path, corpus_index):
+    empty = tmp_path / "logins"
+    empty.write_text("# nobody yet\n")
+    qa = str(Path(sys.executable).with_name("qa"))
+    done = subprocess.run([qa, "serve", "--index-dir", str(corpus_index), "--auth-file", str(empty), "--port", "1"],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 1 and "has no users: add one with 'qa user add NAME" in done.stderr

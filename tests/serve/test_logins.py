@@ -63,13 +63,48 @@ def test_failures_are_rate_limited_per_client_and_per_user(users):
             assert await logins.check(_basic("alice", "guess"), "10.0.0.2") == (None, 0.0)
         user, wait = await logins.check(_basic("bob", "right"), "10.0.0.2")
         assert user is None and 0 < wait <= 60  # this client is held back, even with a right password
-        assert await logins.check(_basic("nobody", "x"), "10.0.0.3") == (None, 0.0)  # unknown names: not tracked
         assert await logins.check(_basic("alice", "guess"), "10.0.0.4") == (None, 0.0)  # alice's 4th failure
         user, wait = await logins.check(_basic("alice", "another"), "10.0.0.5")
         assert user is None and wait > 0  # alice's name is held back from anywhere
         assert (await logins.check(_basic("bob", "right"), "10.0.0.5"))[0] == "bob"  # other names are not
         # ... and a session already open (credentials that passed before) is not locked out
         assert await logins.check(_basic("alice", "right"), "10.0.0.1") == ("alice", 0.0)
+
+    anyio.run(main)
+
+
+def test_unknown_names_are_held_back_alike(users):
+    """A name that does not exist meets the limit as one that does: a 429 does not tell which exist."""
+    logins = Logins(users, per_client=100, per_user=3)
+
+    async def main():
+        for name in ("alice", "mallory"):
+            for n in range(3):
+                assert await logins.check(_basic(name, "guess"), f"10.1.{n}.1") == (None, 0.0)
+        waits = [(await logins.check(_basic(name, "guess"), "10.2.0.1"))[1] for name in ("alice", "mallory")]
+        assert all(w > 0 for w in waits)
+
+    anyio.run(main)
+
+
+def test_attempts_sent_all_at_once_are_counted_as_they_arrive(users):
+    """Fifty wrong passwords sent together from one address: only as many are checked as the limit lets
+    through, and the right one sent with them is held back too (the limit was met before it came)."""
+    logins = Logins(users, per_client=5, per_user=1000)
+
+    async def main():
+        results = []
+
+        async def attempt(password: str) -> None:
+            results.append((password, *(await logins.check(_basic("bob", password), "10.9.9.9"))))
+
+        async with anyio.create_task_group() as tasks:
+            for n in range(50):
+                tasks.start_soon(attempt, f"guess-{n}")
+            tasks.start_soon(attempt, "right")
+        checked = [r for r in results if r[2] == 0.0]
+        assert len(checked) == 5 and all(user is None for _, user, _ in checked)
+        assert ("right", None) in [(p, u) for p, u, w in results if w > 0]
 
     anyio.run(main)
 
@@ -89,5 +124,7 @@ def test_the_login_file_is_read_again_when_it_changes(tmp_path, monkeypatch):
         assert (await logins.check(_basic("bob", "pw"), "c"))[0] == "bob"
         file.write_text("alice:plain text\n")  # made malformed: the users stay as they were
         assert (await logins.check(_basic("bob", "pw"), "c"))[0] == "bob"
+        file.write_text("# nobody\n")  # emptied: no one gets in (the server never turns the login off)
+        assert (await logins.check(_basic("bob", "pw"), "c"))[0] is None and not logins.users
 
     anyio.run(main)
