@@ -90,10 +90,15 @@ def access_check(
         typer.echo(f"{member} may read {source}: there are no access rules (no {corpus / '.qa-access.toml'}), so everyone reads everything")
         return
     granting, code = rules.granting(source), 0
+    # a link is read by those who may read both ends (as the index records it)
+    target = (corpus / source).resolve() if (corpus / source).is_symlink() else None
+    blocked = target is not None and not _by(rules.readers(source, corpus), groups)
     for verb in ("read", "write"):
         found = [(n, r, by) for n, r in granting if (by := _by(getattr(r, verb), groups))]
         why = "; ".join(f"rule {n} ({r.path}) grants {by}" for n, r, by in found)
-        typer.echo(f"{member} may {verb} {source}: {why}" if found else f"{member} may not {verb} {source}: no rule of {rules.file} grants it to their groups")
+        if verb == "read" and found and blocked:
+            found, why = [], f"it is a link to {target}, which their groups may not read"
+        typer.echo(f"{member} may {verb} {source}: {why}" if found else f"{member} may not {verb} {source}: {why or f'no rule of {rules.file} grants it to their groups'}")
         code = code or int(verb == "read" and not found)
     raise typer.Exit(code)
 

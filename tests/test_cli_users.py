@@ -68,6 +68,11 @@ def test_access_check_says_which_rule_grants(logins, tmp_path):
     assert public.exit_code == 0 and "may read public/a.md: rule 1 (public/) grants everyone" in public.output
     missing = runner.invoke(app, ["access", "check", "alice", "hr/missing.md", "--corpus", str(corpus)])
     assert missing.output.startswith(f"note: {corpus / 'hr' / 'missing.md'} does not exist; the rules are checked for that path anyway")
+    (corpus / "public").mkdir()
+    (corpus / "public" / "link.md").symlink_to(corpus / "hr" / "pay.md")
+    link = runner.invoke(app, ["access", "check", "bob", "public/link.md", "--corpus", str(corpus)])
+    assert link.exit_code == 1 and f"may not read public/link.md: it is a link to {corpus / 'hr' / 'pay.md'}" in link.output
+    assert runner.invoke(app, ["access", "check", "alice", "public/link.md", "--corpus", str(corpus)]).exit_code == 0
     nobody = runner.invoke(app, ["access", "check", "carol", "hr/pay.md", "--corpus", str(corpus)])
     assert nobody.exit_code == 1 and "no user 'carol'" in nobody.output
 

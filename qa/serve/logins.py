@@ -30,7 +30,7 @@ from pathlib import Path
 import anyio
 
 from ..errors import QAError
-from ..users import Users
+from ..users import MAX_PASSWORD, NAME, Users
 
 __all__ = ["CHECKS_AT_ONCE", "Logins", "PER_CLIENT", "PER_USER", "Throttle", "WAITING", "WINDOW"]
 
@@ -54,9 +54,15 @@ class Throttle:
         self._failed: OrderedDict[str, deque[float]] = OrderedDict()
 
     def wait(self, key: str, now: float | None = None) -> float:
-        """Seconds until ``key`` may try again (0: now)."""
-        times = self._recent(key, time.monotonic() if now is None else now)
-        return 0.0 if len(times) < self.limit else max(times[0] + self.window - (time.monotonic() if now is None else now), 0.001)
+        """Seconds until ``key`` may try again (0: now). Only looks: a key is tracked once it fails, so
+        asking about many keys cannot push out the ones that failed."""
+        now = time.monotonic() if now is None else now
+        times = self._failed.get(key)
+        if times is None:
+            return 0.0
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        return 0.0 if len(times) < self.limit else max(times[0] + self.window - now, 0.001)
 
     def failed(self, key: str, now: float | None = None) -> float:
         """Count a failure of ``key`` (at ``now``, which it returns for :meth:`forgive`)."""
@@ -106,6 +112,11 @@ class Logins:
             name, _, password = base64.b64decode(token, validate=True).decode("utf-8").partition(":")
         except (binascii.Error, UnicodeDecodeError):
             return None, 0.0
+        if not NAME.fullmatch(name) or len(password) > MAX_PASSWORD:  # never a login: no check, no name kept
+            wait = self.clients.wait(client)
+            if not wait:
+                self.clients.failed(client)
+            return None, wait
         mac = hmac.new(self._key, f"{name}\0{password}".encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
         if self._passed.get(mac) == name:
             self._passed.move_to_end(mac)

@@ -127,6 +127,9 @@ def serve(
         rules = None
     if rules is not None:  # who reads what: said once, where the person starting it looks
         login += f"; access rules from {rules.file}" + ("" if users else ": without logins, visitors read only what is granted to everyone")
+        named = os.environ.get("QA_ACCESS_FILE", "").strip()
+        if named and str(Path(named).resolve()) != rules.file:  # the next sync (an upload) will read that one
+            login += f" (but QA_ACCESS_FILE names {named}: the next sync reads the rules there)"
     elif users:
         login += "; no access rules: every user reads every document"
     print(f"qa: web chat on http://{host}:{port}/, API on http://{host}:{port}/api (docs: /docs), MCP on /mcp{login}", flush=True)

@@ -25,6 +25,30 @@ def test_the_throttle_counts_failures_in_a_sliding_window():
     assert throttle.wait("a", now=60.5) == 0  # the first failure has left the window
 
 
+def test_asking_about_many_keys_does_not_push_out_those_that_failed():
+    """A flood of refused requests with fresh names must not evict the counter of the name being guessed."""
+    throttle = Throttle(2, tracked=100)
+    throttle.failed("alice", now=0)
+    throttle.failed("alice", now=1)
+    for n in range(10_000):
+        assert throttle.wait(f"name{n}", now=2) == 0
+    throttle.failed("other", now=2)
+    assert throttle.wait("alice", now=3) > 0 and len(throttle._failed) == 2
+
+
+def test_a_name_that_cannot_be_one_costs_no_check_and_keeps_nothing(users):
+    logins = Logins(users, per_client=3)
+
+    async def main():
+        for name in ("x" * 10_000, "bad name", "alice"):
+            password = "y" * 5000 if name == "alice" else "pw"
+            assert await logins.check(_basic(name, password), "10.3.0.1") == (None, 0.0)
+        assert len(logins.names._failed) == 0  # no name kept: only the address's three failures
+        assert (await logins.check(_basic("alice", "right"), "10.3.0.1"))[1] > 0
+
+    anyio.run(main)
+
+
 def test_the_throttle_tracks_a_bounded_number_of_keys():
     throttle = Throttle(1, tracked=100)
     for n in range(1000):
