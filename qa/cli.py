@@ -31,6 +31,7 @@ from qa import (
     user_groups,
 )
 from qa.cli_users import access_app, user_app
+from qa.cli_users import fail as _fail
 
 app = typer.Typer(
     help="Question answering over your documents, with citations. Runs offline.",
@@ -58,11 +59,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 def _shown(text: str) -> str:
     return _CONTROL.sub("\ufffd", text)
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
 
 
 @app.command("index")

@@ -10,9 +10,10 @@ from typing import Annotated, Optional
 import typer
 
 from qa import QAError, Users, add_user, load_rules
+from qa.indexing.access import grants
 from qa.users import read_login_file
 
-__all__ = ["access_app", "user_app"]
+__all__ = ["access_app", "fail", "user_app"]
 
 user_app = typer.Typer(help="The users who may log in to 'qa serve', and their groups (the login file).", no_args_is_help=True)
 access_app = typer.Typer(help="Who may read which documents (the access rules).", no_args_is_help=True)
@@ -22,7 +23,8 @@ AuthFile = Annotated[
 ]
 
 
-def _fail(message: str, code: int = 1) -> typer.Exit:
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """The one-line error every qa command ends with (exit ``code``)."""
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
 
@@ -30,7 +32,7 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 def _login_file(file: Path | None) -> Path:
     named = file or (Path(os.environ["QA_AUTH_FILE"]) if os.environ.get("QA_AUTH_FILE") else None)
     if named is None:
-        raise _fail("name the login file with --file or $QA_AUTH_FILE")
+        raise fail("name the login file with --file or $QA_AUTH_FILE")
     return named
 
 
@@ -49,7 +51,7 @@ def user_add(
         password = typer.prompt(f"Password for {name}", hide_input=True, confirmation_prompt=True)
         replaced = add_user(path, name, password, [g.strip() for g in groups.split(",") if g.strip()])
     except (QAError, ValueError, OSError) as e:
-        raise _fail(str(e)) from None
+        raise fail(str(e)) from None
     typer.echo(f"{'Updated' if replaced else 'Added'} {name} in {path}" + (f" (groups: {groups})" if groups else " (no groups)"))
 
 
@@ -59,7 +61,7 @@ def user_list(file: AuthFile = None) -> None:
     try:
         users = Users.load("", _login_file(file))
     except QAError as e:
-        raise _fail(str(e)) from None
+        raise fail(str(e)) from None
     for user in sorted(users.users.values(), key=lambda u: u.name):
         typer.echo(f"{user.name}: {', '.join(sorted(user.groups)) or '(no groups)'}")
 
@@ -76,10 +78,10 @@ def access_check(
     try:
         users, rules = Users.load("", _login_file(file)), load_rules(corpus)
     except QAError as e:
-        raise _fail(str(e)) from None
+        raise fail(str(e)) from None
     groups = users.groups(user)
     if groups is None:
-        raise _fail(f"no user {user[:64]!r} in the login file")
+        raise fail(f"no user {user[:64]!r} in the login file")
     source = Path(path).as_posix()
     if Path(path).is_absolute() and Path(path).resolve().is_relative_to(corpus.resolve()):
         source = Path(path).resolve().relative_to(corpus.resolve()).as_posix()
@@ -92,7 +94,7 @@ def access_check(
     granting, code = rules.granting(source), 0
     # a link is read by those who may read both ends (as the index records it)
     target = (corpus / source).resolve() if (corpus / source).is_symlink() else None
-    blocked = target is not None and not _by(rules.readers(source, corpus), groups)
+    blocked = target is not None and not grants(rules.readers(source, corpus), groups)
     for verb in ("read", "write"):
         found = [(n, r, by) for n, r in granting if (by := _by(getattr(r, verb), groups))]
         why = "; ".join(f"rule {n} ({r.path}) grants {by}" for n, r, by in found)

@@ -32,7 +32,7 @@ import pathspec
 from ..errors import QAError
 from ..users import check_name
 
-__all__ = ["ACCESS_FILE", "EVERYONE", "Rule", "Rules", "file_readers", "load_rules", "readable", "rules_path", "summary"]
+__all__ = ["ACCESS_FILE", "EVERYONE", "Rule", "Rules", "file_readers", "grants", "load_rules", "readable", "rules_path", "summary"]
 
 ACCESS_FILE = ".qa-access.toml"
 EVERYONE = "*"  # in ``read``: every visitor, with or without a login
@@ -92,7 +92,7 @@ class Rules:
         """Where an upload by a member of ``groups`` goes: the first folder a rule lets them write
         (``""``: the corpus folder itself); None when they may write nowhere."""
         for rule in self.rules:
-            if rule.folder is not None and _member(rule.write, groups):
+            if rule.folder is not None and grants(rule.write, groups):
                 return rule.folder
         return None
 
@@ -172,7 +172,8 @@ def _groups(value: object, where: str) -> tuple[str, ...]:
     return tuple(g if g == EVERYONE else check_name(g, f"{where}: group name") for g in value)
 
 
-def _member(granted: Iterable[str], groups: Collection[str]) -> bool:
+def grants(granted: Iterable[str], groups: Collection[str]) -> bool:
+    """Whether readers or writers ``granted`` include a member of ``groups`` (``"*"``: everyone)."""
     return any(g == EVERYONE or g in groups for g in granted)
 
 
@@ -181,7 +182,7 @@ def readable(readers: dict[str, Collection[str]], rules: Rules | None, groups: C
     None -- every file -- when the index has no ``rules`` or ``groups`` is None (the files' owner)."""
     if rules is None or groups is None:
         return None
-    return frozenset(source for source, granted in readers.items() if _member(granted, groups))
+    return frozenset(source for source, granted in readers.items() if grants(granted, groups))
 
 
 def file_readers(rules: Rules | None, files: Iterable[str], corpus: str | os.PathLike | None = None) -> dict[str, tuple[str, ...]]:

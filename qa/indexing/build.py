@@ -245,21 +245,22 @@ def _sync(corpus_dir, index_dir, tune, embedder, progress, rebuild, dry_run, kin
             BuildReport, corpus_dir, index_dir, len(read.files), skipped=tuple(read.skipped), full=old is None,
             formats=read.formats(), duplicates=read.duplicates, warnings=read.warnings, repairs=tuple(repairs),
             embedding=f"{embedder.model_id.rsplit('/', 1)[-1]} at {embedder.precision}",
-            access=summary(rules, file_readers(rules, [*read.files, *(s.source for s in read.skipped)], corpus_dir)),
         )  # fmt: skip
         if dry_run:
             passages = read.all_passages()
             known = set(previous.ids) if previous else set()
             fresh = sum(pid not in known for pid in passage_ids(passages))
             changes = _changes(old or NOTHING_INDEXED, read, before, passages)
-            return report(len(passages), seconds=time.perf_counter() - began, embedded=fresh, changes=changes, written=False)
+            access = summary(rules, file_readers(rules, [*read.files, *(s.source for s in read.skipped)], corpus_dir))
+            return report(len(passages), seconds=time.perf_counter() - began, embedded=fresh, changes=changes, written=False, access=access)
         index, embedded = _index(corpus_dir, read, embedder, progress, previous, kind, tune, old.tuning if old else None, rules)
         with stage("write"):
             save_index(index, index_dir)
         index.prune()  # a shared store drops what no index uses, now the new one is in place
     changes = _changes(old, read, before, index.passages) if old else Changes()
     seconds = time.perf_counter() - began
-    return report(len(index), seconds=seconds, embedded=embedded, changes=changes, tuning=index.manifest.tuning)
+    access = summary(rules, index.manifest.readers)  # the readers the build recorded
+    return report(len(index), seconds=seconds, embedded=embedded, changes=changes, tuning=index.manifest.tuning, access=access)
 
 
 def _previous_manifest(index_dir: Path, embedder: TextEncoder) -> tuple[Manifest | None, list[str]]:

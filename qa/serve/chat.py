@@ -22,7 +22,7 @@ from gradio import Request as GradioRequest  # noqa: E402  (module level: gradio
 
 from ..config import find_index_dir
 from ..errors import QAError
-from ..indexing.access import load_rules
+from ..indexing.access import grants, load_rules
 from ..readers import FORMATS
 from ..retrieval.oneshot import cached_retriever
 from ..retrieval.pipeline import Retriever
@@ -185,7 +185,7 @@ def build_app(
         foreign = [f for f in files if not received(f, folder)]
         files = [f for f in files if f not in foreign]
         # a folder one may write but not read: no message may tell what is in it
-        may_read = None if rules is None else (lambda source: bool({"*", *groups} & set(rules.readers(source, indexer.corpus_dir))))
+        may_read = None if rules is None else (lambda source: grants(rules.readers(source, indexer.corpus_dir), groups))
         saved, refused = indexer.save_uploads(files, int(max_upload_mb * 1024 * 1024), target, may_read)
         refused += [f"{safe_name(Path(str(f)).name)}: refused, it was not uploaded to this page" for f in foreign]
         if saved:

@@ -120,8 +120,9 @@ class Guard:
                 if scope["type"] == "websocket":
                     return await send({"type": "websocket.close", "code": 1008})
                 if wait:
-                    body = f'{{"detail":"too many login attempts: try again in {max(1, round(wait))} s"}}'.encode()
-                    return await _respond(send, 429, body, [(b"retry-after", str(max(1, round(wait))).encode())])
+                    seconds = max(1, round(wait))
+                    body = f'{{"detail":"too many login attempts: try again in {seconds} s"}}'.encode()
+                    return await _respond(send, 429, body, [(b"retry-after", str(seconds).encode())])
                 return await _respond(send, 401, b'{"detail":"login required"}', [(b"www-authenticate", b'Basic realm="qa"')])
             groups = ",".join(sorted(self.logins.groups(user)))
             headers += [(USER_HEADER.encode(), user.encode()), (GROUPS_HEADER.encode(), groups.encode())]
